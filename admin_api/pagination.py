@@ -1,0 +1,71 @@
+"""HookSentry list parameters (Qt, Pg, CpOrd, TpOrd, IsActive): parsing only, no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from gateway.errors import ValidationFailed
+
+SORT_FIELDS = ("id", "name", "isActive", "createdAt", "revokedAt")
+_SORT_BY_LOWER = {f.lower(): f for f in SORT_FIELDS}
+MAX_PAGE_SIZE = 100
+T = TypeVar("T")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_BOOLS: dict[str, bool | None] = {"true": True, "false": False}
+_DIRECTIONS = {"asc": False, "desc": True}
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    size: int = 10
+    page: int = 1
+    sort: str = "id"
+    descending: bool = True
+    is_active: bool | None = None
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def parse_page_request(query: Mapping[str, str]) -> PageRequest:
+    """Names match case-insensitively, as the platform's server does; the first value wins."""
+    params: dict[str, str] = {}
+    for name, value in query.items():
+        params.setdefault(name.lower(), value)
+    return PageRequest(
+        size=_int(params, "qt", "Qt", 10, 1, MAX_PAGE_SIZE),
+        page=_int(params, "pg", "Pg", 1, 1, None),
+        sort=_choice(params, "cpord", "CpOrd", _SORT_BY_LOWER, "id"),
+        descending=_choice(params, "tpord", "TpOrd", _DIRECTIONS, True),
+        is_active=_choice(params, "isactive", "IsActive", _BOOLS, None),
+    )
+
+
+def _int(params: dict[str, str], key: str, name: str, default: int, lo: int, hi: int | None) -> int:
+    raw = params.get(key)
+    if raw is None:
+        return default
+    if not _DIGITS.fullmatch(raw.strip()):
+        raise ValidationFailed(f"{name} must be a whole number.", field=name)
+    value = int(raw)
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise ValidationFailed(f"{name} must be {bound}.", field=name)
+    return value
+
+
+def _choice(params: dict[str, str], key: str, name: str, allowed: Mapping[str, T], default: T) -> T:
+    raw = params.get(key)
+    if raw is None:
+        return default
+    try:
+        return allowed[raw.strip().lower()]
+    except KeyError:
+        choices = ", ".join(
+            str(v) if key == "cpord" else k.capitalize() for k, v in allowed.items()
+        )
+        raise ValidationFailed(f"{name} must be one of: {choices}.", field=name) from None

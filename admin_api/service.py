@@ -1,0 +1,113 @@
+"""Decisions about keys: roles, tenant checks, validation. Raises domain errors; no HTTP here."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from admin_api.pagination import PageRequest
+from admin_api.store import KeyRow, KeyStore
+from gateway.apikeys import KeyRecord, generate_key, hash_key
+from gateway.errors import Forbidden, NotFound, ValidationFailed
+from gateway.l2 import RedisL2
+from gateway.tokens import Principal
+
+log = logging.getLogger(__name__)
+
+NAME_MAX = 100
+
+
+class LocalCache(Protocol):
+    def invalidate(self, key_hash: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    row: KeyRow
+    key: str  # the plain key: returned once, never stored, never logged
+
+
+class KeyService:
+    def __init__(self, store: KeyStore, l2: RedisL2, local: LocalCache | None = None):
+        self._store = store
+        self._l2 = l2
+        self._local = local
+
+    async def check_tenant(self, principal: Principal) -> None:
+        """Every admin call: the token's tenant must exist and be active."""
+        if not await self._store.tenant_is_active(principal.tenant_id):
+            raise NotFound("The tenant does not exist or is not active.")
+
+    async def create(self, principal: Principal, body: Any) -> CreatedKey:
+        await self.check_tenant(principal)
+        _require_writer(principal)
+        name = validate_name(body)
+        key = generate_key()
+        key_hash = hash_key(key)
+        row = await self._store.insert_key(uuid.uuid4(), principal.tenant_id, name, key_hash)
+        # Clears negative L1 entries everywhere: a sender may have tried the key a moment early.
+        await self._l2.publish(key_hash)
+        self._evict_locally(key_hash)
+        log.info(
+            "api key created", extra={"tenant_id": str(principal.tenant_id), "key_id": str(row.id)}
+        )
+        return CreatedKey(row, key)
+
+    async def list(self, principal: Principal, page: PageRequest) -> tuple[int, list[KeyRow]]:
+        await self.check_tenant(principal)
+        if principal.role is None:
+            raise Forbidden("Your role does not allow viewing API keys.")
+        return await self._store.list_keys(principal.tenant_id, page)
+
+    async def revoke(self, principal: Principal, raw_id: str) -> KeyRow:
+        await self.check_tenant(principal)
+        _require_writer(principal)
+        key_id = _parse_uuid(raw_id)
+        revoked = await self._store.revoke_key(key_id, principal.tenant_id)
+        if revoked is None:
+            owner = await self._store.key_owner(key_id)
+            if owner is not None and owner != principal.tenant_id:
+                raise Forbidden("The API key belongs to another tenant.")
+            raise NotFound("No active API key with this id.")
+        row, key_hash = revoked
+        await self._l2.revoke(key_hash, KeyRecord(row.id, principal.tenant_id, revoked=True))
+        self._evict_locally(key_hash)  # this process rejects the key before the 200 leaves
+        log.info(
+            "api key revoked", extra={"tenant_id": str(principal.tenant_id), "key_id": str(row.id)}
+        )
+        return row
+
+    def _evict_locally(self, key_hash: bytes) -> None:
+        if self._local is not None:
+            self._local.invalidate(key_hash)
+
+
+def validate_name(body: Any) -> str:
+    if not isinstance(body, dict):
+        raise ValidationFailed("The body must be a JSON object.")
+    name = body.get("name")
+    if name is None:
+        raise ValidationFailed("name is required.", field="name")
+    if not isinstance(name, str):
+        raise ValidationFailed("name must be a string.", field="name")
+    name = name.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        raise ValidationFailed(f"name must be 1 to {NAME_MAX} characters long.", field="name")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValidationFailed("name must not contain control characters.", field="name")
+    return name
+
+
+def _require_writer(principal: Principal) -> None:
+    if principal.role is None or not principal.role.can_write:
+        raise Forbidden("Your role does not allow changing API keys.")
+
+
+def _parse_uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("No active API key with this id.") from None

@@ -1,0 +1,1 @@
+"""HookSentry Gateway: authenticating reverse proxy for webhook ingest."""

@@ -1,0 +1,24 @@
+"""The one app factory: wires the parts together and does no I/O."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from admin_api.app import setup_admin
+from gateway.config import Config
+from gateway.db import pg_pool_ctx
+from gateway.keys import CONFIG, TOKENS
+from gateway.l2 import redis_ctx
+from gateway.middlewares import request_context
+from gateway.tokens import TokenVerifier
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[request_context], client_max_size=config.body_limit)
+    app[CONFIG] = config
+    app[TOKENS] = TokenVerifier(config)
+    # One cleanup_ctx per resource, in dependency order: a failed start closes what was opened.
+    app.cleanup_ctx.append(pg_pool_ctx)
+    app.cleanup_ctx.append(redis_ctx)
+    setup_admin(app)
+    return app

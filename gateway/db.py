@@ -1,0 +1,114 @@
+"""PostgreSQL: the pool (with the timeouts asyncpg leaves off), named queries and migrations."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from gateway.config import ROOT, Config
+from gateway.errors import StoreUnavailable
+from gateway.keys import CONFIG, DB, PG_POOL
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = ROOT / "sql"
+MIGRATION_LOCK = 0x48_6B_53_6E  # pg_advisory_lock id shared by every migrating process
+STORE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+def load_queries(path: Path = SQL_DIR / "queries.sql") -> dict[str, str]:
+    queries: dict[str, str] = {}
+    for block in re.split(r"^-- name: ", path.read_text(), flags=re.M)[1:]:
+        name, _, body = block.partition("\n")
+        queries[name.strip()] = body.strip()
+    return queries
+
+
+QUERIES = load_queries()
+
+
+async def create_pool(config: Config) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        config.database_url,
+        min_size=config.pg_pool_min,
+        max_size=config.pg_pool_max,
+        command_timeout=config.pg_command_timeout,
+        timeout=config.pg_command_timeout,  # connect
+        server_settings={"application_name": "hooksentry-gateway"},
+    )
+    return pool
+
+
+async def pg_pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    pool = await create_pool(app[CONFIG])
+    app[PG_POOL] = pool
+    app[DB] = Database(pool, app[CONFIG])
+    yield
+    try:
+        await pool.close()  # waits for connections to be released, bounded below
+    except Exception:
+        pool.terminate()
+
+
+class Database:
+    """Runs one statement on a pooled connection, bounded in time; failures -> StoreUnavailable."""
+
+    def __init__(self, pool: asyncpg.Pool, config: Config):
+        self._pool = pool
+        self._acquire_timeout = config.pg_acquire_timeout
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._run("fetch", query, args)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await self._run("fetchrow", query, args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self._run("fetchval", query, args)
+
+    async def _run(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
+        try:
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                return await getattr(conn, method)(query, *args)
+        except asyncpg.UniqueViolationError:
+            raise
+        except STORE_ERRORS as exc:
+            log.warning("postgresql unavailable: %s", type(exc).__name__)
+            raise StoreUnavailable() from exc
+
+
+async def migrate(dsn: str) -> list[str]:
+    """Apply the numbered migrations not yet applied, under an advisory lock; return their names."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        try:
+            return await _apply_pending(conn)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+    finally:
+        await conn.close()
+
+
+async def _apply_pending(conn: asyncpg.Connection) -> list[str]:
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    applied = []
+    for path in sorted(SQL_DIR.glob("[0-9][0-9][0-9]_*.sql")):
+        if path.stem in done:
+            continue
+        async with conn.transaction():
+            await conn.execute(path.read_text())
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", path.stem)
+        log.info("applied migration %s", path.stem)
+        applied.append(path.stem)
+    return applied

@@ -1,0 +1,93 @@
+"""One error hierarchy: every error the gateway itself produces has a status and a code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class GatewayError(Exception):
+    status = 500
+    code = "internal_error"
+    message = "The gateway could not handle this request."
+
+    def __init__(self, message: str | None = None, *, headers: Mapping[str, str] | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.headers = dict(headers or {})
+
+
+class BadRequest(GatewayError):
+    status, code, message = 400, "bad_request", "The request is not valid."
+
+
+class ValidationFailed(BadRequest):
+    code = "validation_error"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthorized(GatewayError):
+    status, code, message = 401, "unauthorized", "A valid bearer token is required."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class MissingApiKey(GatewayError):
+    status, code, message = 401, "missing_api_key", "The X-Api-Key header is required."
+
+
+class InvalidApiKey(GatewayError):
+    status, code, message = 401, "invalid_api_key", "The API key is not valid."
+
+
+class Forbidden(GatewayError):
+    status, code, message = 403, "forbidden", "You may not do this."
+
+
+class TenantMismatch(GatewayError):
+    status, code, message = 403, "tenant_mismatch", "The API key belongs to another tenant."
+
+
+class NotFound(GatewayError):
+    status, code, message = 404, "not_found", "No such resource."
+
+
+class MethodNotAllowed(GatewayError):
+    status, code, message = 405, "method_not_allowed", "This method is not allowed here."
+
+
+class PayloadTooLarge(GatewayError):
+    status, code, message = 413, "payload_too_large", "The request body is too large."
+
+
+class RateLimited(GatewayError):
+    status, code, message = 429, "rate_limited", "Too many requests for this API key."
+
+
+class UpstreamUnavailable(GatewayError):
+    status, code, message = 502, "upstream_unavailable", "The ingest service is unreachable."
+
+
+class AuthUnavailable(GatewayError):
+    status, code = 503, "auth_unavailable"
+    message = "The API key cannot be checked right now; retry shortly."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, headers={"Retry-After": "1"})
+
+
+class UpstreamTimeout(GatewayError):
+    status, code, message = 504, "upstream_timeout", "The ingest service did not answer in time."
+
+
+class StoreUnavailable(GatewayError):
+    """PostgreSQL did not answer in time, or at all: the answer is unknown, not "no"."""
+
+    status, code = 503, "database_unavailable"
+    message = "The key database is unavailable; retry shortly."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, headers={"Retry-After": "1"})

@@ -1,0 +1,25 @@
+"""Typed application keys: the one place where shared state is declared."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+from aiohttp import web
+from redis.asyncio import Redis
+
+from gateway.config import Config
+
+if TYPE_CHECKING:
+    pass
+
+CONFIG = web.AppKey("config", Config)
+PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
+REDIS = web.AppKey("redis", Redis)
+TOKENS = web.AppKey["TokenVerifier"]("tokens")
+DB = web.AppKey["Database"]("db")
+L2 = web.AppKey["RedisL2"]("l2")
+KEY_CACHE = web.AppKey["KeyCache"]("key_cache")
+UPSTREAM = web.AppKey["Upstream"]("upstream")
+
+REQUEST_ID = web.RequestKey("request_id", str)

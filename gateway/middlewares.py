@@ -1,0 +1,70 @@
+"""The one middleware every request passes: request id and error rendering (SPEC §1 errors)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gateway.errors import GatewayError
+from gateway.keys import REQUEST_ID as REQUEST_ID_KEY
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID = "X-Request-Id"
+_SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def request_id_of(request: web.BaseRequest) -> str:
+    """The sender's X-Request-Id when it is sane, else a fresh one; computed once per request."""
+    rid = request.get(REQUEST_ID_KEY)
+    if rid is None:
+        sent = request.headers.get(REQUEST_ID)
+        rid = sent if sent and _SANE_ID.fullmatch(sent) else uuid.uuid4().hex
+        request[REQUEST_ID_KEY] = rid
+    return rid
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:
+    body = {"error": code, "message": message, **extra}
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    rid = request_id_of(request)
+    try:
+        response = await handler(request)
+    except GatewayError as exc:
+        response = error_response(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            exc.headers[REQUEST_ID] = rid
+            raise
+        response = _from_http_exception(exc)
+    except Exception:
+        log.exception("unhandled error", extra={"request_id": rid, "path": request.path})
+        response = error_response(500, "internal_error", "The gateway hit an unexpected error.")
+    response.headers[REQUEST_ID] = rid
+    return response
+
+
+def _from_http_exception(exc: web.HTTPException) -> web.Response:
+    code = _HTTP_CODES.get(exc.status, f"http_{exc.status}")
+    response = error_response(exc.status, code, exc.reason + ".")
+    for name in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if name in exc.headers:
+            response.headers[name] = exc.headers[name]
+    return response
