@@ -7,6 +7,7 @@ from aiohttp import web
 from admin_api.app import setup_admin
 from gateway.config import Config
 from gateway.db import pg_pool_ctx
+from gateway.keycache import key_cache_ctx
 from gateway.keys import CONFIG, TOKENS
 from gateway.l2 import redis_ctx
 from gateway.middlewares import request_context
@@ -20,5 +21,6 @@ def create_app(config: Config) -> web.Application:
     # One cleanup_ctx per resource, in dependency order: a failed start closes what was opened.
     app.cleanup_ctx.append(pg_pool_ctx)
     app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(key_cache_ctx)
     setup_admin(app)
     return app

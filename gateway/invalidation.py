@@ -1,0 +1,149 @@
+"""The invalidation listener: one task per process, own Redis connection (DESIGN "The listener").
+
+Pub/sub is at-most-once and redis-py resubscribes on its own, so the listener trusts nothing it
+cannot see: every subscribe confirmation after the first, every error and every silence longer
+than twice the health-check interval means messages may have been lost, and the cache is
+cleared. While it is not subscribed, the cache knows since when (`mark_down`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from time import monotonic
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from gateway.config import Config
+from gateway.l2 import close_redis
+
+log = logging.getLogger(__name__)
+
+_CLOSE_TIMEOUT = 1.0
+_BACKOFF_FIRST = 0.05
+
+
+class Invalidatable(Protocol):
+    invalidations_received: int
+    resubscribes: int
+    down_since: float | None
+
+    def invalidate(self, key_hash: bytes) -> None: ...
+
+    def mark_down(self, since: float) -> None: ...
+
+    def mark_up(self) -> None: ...
+
+
+class ListenerStale(Exception):
+    """Redis said nothing, not even to a PING, for too long: the connection is presumed dead."""
+
+
+def create_listener_redis(config: Config) -> Redis:
+    """Its own client: commands bounded, no silent retries, redis-py health checks on."""
+    return Redis.from_url(
+        config.redis_url,
+        socket_timeout=config.redis_timeout,
+        socket_connect_timeout=config.redis_timeout,
+        health_check_interval=config.redis_health_check_interval,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+class InvalidationListener:
+    def __init__(self, cache: Invalidatable, config: Config):
+        self._cache = cache
+        self._channel = config.redis_prefix + "invalidate"
+        self._interval = config.redis_health_check_interval
+        self._timeout = config.redis_timeout
+        self._client = create_listener_redis(config)
+        self._task: asyncio.Task[None] | None = None
+        self._confirmations = 0
+        self._session_confirmed = False
+        self._last_seen = monotonic()
+        self._last_ping = 0.0
+        self.subscribed = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="invalidation-listener")
+
+    async def stop(self) -> None:
+        """Cancel the loop and close the connection, both bounded in time."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, _CLOSE_TIMEOUT)
+        await close_redis(self._client)
+
+    async def _run(self) -> None:
+        backoff = _BACKOFF_FIRST
+        while True:
+            pubsub = self._client.pubsub()
+            self._session_confirmed = False
+            try:
+                await self._session(pubsub)
+            except Exception as exc:  # any failure is a gap; the loop must outlive it
+                self._lost(exc)
+            finally:
+                await _close_pubsub(pubsub)
+            backoff = (
+                _BACKOFF_FIRST if self._session_confirmed else min(backoff * 2, self._interval)
+            )
+            await asyncio.sleep(backoff)
+
+    async def _session(self, pubsub: PubSub) -> None:
+        self._last_seen = self._last_ping = monotonic()
+        async with asyncio.timeout(self._timeout * 2):
+            await pubsub.subscribe(self._channel)
+        read_every = self._interval / 2  # health checks only work if we read this often
+        while True:
+            message = await pubsub.get_message(timeout=read_every)
+            now = monotonic()
+            if message is not None:
+                self._last_seen = now
+                self._handle(message)
+            elif now - self._last_seen > 2 * self._interval:
+                raise ListenerStale()
+            if now - self._last_seen >= self._interval and now - self._last_ping >= self._interval:
+                self._last_ping = now
+                async with asyncio.timeout(self._timeout):
+                    await pubsub.ping()
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "message":
+            self._invalidate(message["data"])
+        elif kind == "subscribe":
+            self._confirmations += 1
+            if self._confirmations > 1:
+                self._cache.resubscribes += 1
+                log.warning("invalidation listener resubscribed; key cache cleared")
+            self._cache.mark_up()  # clears L1: whatever was published meanwhile is gone
+            self._session_confirmed = True
+            self.subscribed.set()
+
+    def _invalidate(self, data: bytes) -> None:
+        try:
+            key_hash = bytes.fromhex(data.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            log.warning("ignored a malformed invalidation message (%d bytes)", len(data))
+            return
+        self._cache.invalidations_received += 1
+        self._cache.invalidate(key_hash)
+
+    def _lost(self, exc: BaseException) -> None:
+        # Entries cached after the last sign of life may already have missed a message.
+        if self._cache.down_since is None:  # log the start of an outage, not every retry
+            log.warning("invalidation listener lost redis: %s", type(exc).__name__)
+        self.subscribed.clear()
+        self._cache.mark_down(self._last_seen)
+
+
+async def _close_pubsub(pubsub: PubSub) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(pubsub.aclose(), _CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]

@@ -1,0 +1,224 @@
+"""The key check and its caches: L1 (per process) -> singleflight -> Redis (L2) -> PostgreSQL.
+
+SPEC §4 and DESIGN "Lookup (the fill protocol)". Three rules carry the correctness:
+- an error is "unknown", never a negative entry (AuthUnavailable, so the sender retries);
+- a lookup puts its answer into L1 only if no invalidation arrived while it ran (the epoch);
+- while the invalidation listener is not subscribed, L1 entries older than the drop are not
+  served (they may have missed an invalidation), and every gap clears L1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from time import monotonic
+from typing import Any, Protocol, TypeVar
+
+from aiohttp import web
+
+from gateway.apikeys import KeyRecord
+from gateway.config import Config
+from gateway.db import QUERIES
+from gateway.errors import AuthUnavailable, StoreUnavailable
+from gateway.invalidation import InvalidationListener
+from gateway.keys import CONFIG, DB, KEY_CACHE, L2
+from gateway.l2 import REDIS_ERRORS
+
+log = logging.getLogger(__name__)
+
+_LOOKUP_KEY = QUERIES["lookup_key"]
+# After a Redis failure, misses skip Redis for this many redis_timeouts: a hung Redis then costs
+# one timeout per process per pause, not one per request.
+_REDIS_PAUSE_FACTOR = 4
+V = TypeVar("V")
+
+
+class KeyStore(Protocol):
+    """What the cache needs from PostgreSQL (gateway.db.Database)."""
+
+    async def fetchrow(self, query: str, *args: Any) -> Any: ...
+
+
+class KeyL2(Protocol):
+    """What the cache needs from Redis (gateway.l2.RedisL2)."""
+
+    async def get(self, key_hash: bytes) -> KeyRecord | None: ...
+
+    async def fill(self, key_hash: bytes, record: KeyRecord) -> None: ...
+
+
+class KeyCache:
+    """Resolves key hashes to records; one per process, shared by every request."""
+
+    def __init__(self, config: Config, db: KeyStore, l2: KeyL2):
+        self._db = db
+        self._l2 = l2
+        self._positive_ttl = config.l1_positive_ttl
+        self._negative_ttl = config.l1_negative_ttl
+        self._max_positive = config.l1_max_entries
+        self._max_negative = config.l1_negative_max_entries
+        self._redis_timeout = config.redis_timeout
+        # hash -> (record, expires_at, inserted_at); valid and revoked keys.
+        self._positive: OrderedDict[bytes, tuple[KeyRecord, float, float]] = OrderedDict()
+        # hash -> (expires_at, inserted_at); "PostgreSQL said no such key". Bounded apart.
+        self._negative: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
+        self._inflight: dict[bytes, asyncio.Task[KeyRecord | None]] = {}
+        self._redis_paused_until = 0.0
+        self.epoch = 0
+        self.down_since: float | None = None  # set while the listener is not subscribed
+        self.l1_hits = 0
+        self.l1_negative_hits = 0
+        self.redis_hits = 0
+        self.db_hits = 0
+        self.db_misses = 0
+        self.unavailable = 0
+        self.invalidations_received = 0
+        self.resubscribes = 0
+
+    async def resolve(self, key_hash: bytes) -> KeyRecord | None:
+        """The record (maybe revoked), None for "no such key"; AuthUnavailable when unknown."""
+        now = monotonic()
+        down = self.down_since
+        entry = self._positive.get(key_hash)
+        if entry is not None:
+            if entry[1] > now and (down is None or entry[2] >= down):
+                self._positive.move_to_end(key_hash)
+                self.l1_hits += 1
+                return entry[0]
+        else:
+            negative = self._negative.get(key_hash)
+            if negative is not None and negative[0] > now and (down is None or negative[1] >= down):
+                self.l1_negative_hits += 1
+                return None
+        return await self._miss(key_hash)
+
+    def invalidate(self, key_hash: bytes) -> None:
+        """Forget one key; lookups already running will not put their answer into L1."""
+        self._positive.pop(key_hash, None)
+        self._negative.pop(key_hash, None)
+        # New callers must not join a lookup that may have read the old answer.
+        self._inflight.pop(key_hash, None)
+        self.epoch += 1
+
+    def clear(self) -> None:
+        """Forget everything: invalidations may have been lost (a pub/sub gap)."""
+        self._positive.clear()
+        self._negative.clear()
+        self._inflight.clear()
+        self.epoch += 1
+
+    def mark_down(self, since: float) -> None:
+        """The listener lost its subscription; entries older than `since` are not trusted."""
+        if self.down_since is None:
+            self.down_since = since
+        self.clear()
+
+    def mark_up(self) -> None:
+        """Subscribed again: anything cached during the gap may be stale, so start afresh."""
+        self.clear()
+        self.down_since = None
+
+    def __len__(self) -> int:
+        return len(self._positive) + len(self._negative)
+
+    async def _miss(self, key_hash: bytes) -> KeyRecord | None:
+        task = self._inflight.get(key_hash)
+        if task is None:
+            # A task of its own: a sender that disconnects cancels its wait, not the lookup
+            # other requests share.
+            task = asyncio.ensure_future(self._lookup(key_hash))
+            self._inflight[key_hash] = task
+            task.add_done_callback(lambda t: self._lookup_done(key_hash, t))
+        return await asyncio.shield(task)
+
+    def _lookup_done(self, key_hash: bytes, task: asyncio.Task[KeyRecord | None]) -> None:
+        if self._inflight.get(key_hash) is task:
+            del self._inflight[key_hash]
+        if not task.cancelled():
+            task.exception()  # retrieved here, so an unawaited failure is not logged as lost
+
+    async def _lookup(self, key_hash: bytes) -> KeyRecord | None:
+        start_epoch = self.epoch
+        record, redis_ok = await self._l2_get(key_hash)
+        if record is not None:
+            self.redis_hits += 1
+        else:
+            record = await self._db_get(key_hash)
+            if record is not None and not record.revoked and redis_ok:
+                await self._l2_fill(key_hash, record)
+        if self.epoch == start_epoch:
+            self._put(key_hash, record, monotonic())
+        return record
+
+    async def _l2_get(self, key_hash: bytes) -> tuple[KeyRecord | None, bool]:
+        """(record or None, whether Redis answered). a failure is not "missing"."""
+        if monotonic() < self._redis_paused_until:
+            return None, False
+        try:
+            async with asyncio.timeout(self._redis_timeout):
+                return await self._l2.get(key_hash), True
+        except (*REDIS_ERRORS, ValueError) as exc:
+            self._pause_redis(exc)
+            return None, False
+
+    async def _l2_fill(self, key_hash: bytes, record: KeyRecord) -> None:
+        try:
+            async with asyncio.timeout(self._redis_timeout):
+                await self._l2.fill(key_hash, record)
+        except REDIS_ERRORS as exc:
+            self._pause_redis(exc)
+
+    def _pause_redis(self, exc: BaseException) -> None:
+        log.warning("redis lookup failed, using postgresql: %s", type(exc).__name__)
+        self._redis_paused_until = monotonic() + self._redis_timeout * _REDIS_PAUSE_FACTOR
+
+    async def _db_get(self, key_hash: bytes) -> KeyRecord | None:
+        try:
+            row = await self._db.fetchrow(_LOOKUP_KEY, key_hash)
+        except StoreUnavailable:
+            self.unavailable += 1
+            raise AuthUnavailable() from None
+        if row is None:
+            self.db_misses += 1
+            return None
+        self.db_hits += 1
+        return KeyRecord(row["id"], row["tenant_id"], row["revoked"])
+
+    def _put(self, key_hash: bytes, record: KeyRecord | None, now: float) -> None:
+        if record is None:
+            self._positive.pop(key_hash, None)
+            _bounded_put(
+                self._negative, key_hash, (now + self._negative_ttl, now), self._max_negative
+            )
+        else:
+            self._negative.pop(key_hash, None)
+            entry = (record, now + self._positive_ttl, now)
+            _bounded_put(self._positive, key_hash, entry, self._max_positive)
+
+
+def _bounded_put(store: OrderedDict[bytes, V], key: bytes, value: V, limit: int) -> None:
+    store[key] = value
+    store.move_to_end(key)
+    while len(store) > limit:
+        store.popitem(last=False)
+
+
+async def key_cache_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The process's KeyCache and its invalidation listener (own Redis connection)."""
+    config = app[CONFIG]
+    cache = KeyCache(config, app[DB], app[L2])
+    app[KEY_CACHE] = cache
+    listener = InvalidationListener(cache, config)
+    listener.start()
+    # Start coherent when Redis is up; when it is not, serve from PostgreSQL meanwhile.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(listener.subscribed.wait(), _startup_wait(config))
+    yield
+    await listener.stop()
+
+
+def _startup_wait(config: Config) -> float:
+    return config.redis_timeout * _REDIS_PAUSE_FACTOR
