@@ -11,16 +11,24 @@ from gateway.keycache import key_cache_ctx
 from gateway.keys import CONFIG, TOKENS
 from gateway.l2 import redis_ctx
 from gateway.middlewares import request_context
+from gateway.proxy import setup_proxy
 from gateway.tokens import TokenVerifier
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[request_context], client_max_size=config.body_limit)
+    # auto_decompress=False: the server must hand the proxy the body bytes as sent (a gzip body
+    # is relayed gzipped, and client_max_size bounds the wire size, not a decompressed size).
+    app = web.Application(
+        middlewares=[request_context],
+        client_max_size=config.body_limit,
+        handler_args={"auto_decompress": False},
+    )
     app[CONFIG] = config
     app[TOKENS] = TokenVerifier(config)
     # One cleanup_ctx per resource, in dependency order: a failed start closes what was opened.
     app.cleanup_ctx.append(pg_pool_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(key_cache_ctx)
+    setup_proxy(app, config)  # upstream session (cleanup_ctx) and the ingest route
     setup_admin(app)
     return app

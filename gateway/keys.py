@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 from gateway.config import Config
 
 if TYPE_CHECKING:
-    pass
+    from gateway.proxy import ProxySettings
+    from gateway.upstream import Upstream
 
 CONFIG = web.AppKey("config", Config)
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
@@ -21,5 +22,6 @@ DB = web.AppKey["Database"]("db")
 L2 = web.AppKey["RedisL2"]("l2")
 KEY_CACHE = web.AppKey["KeyCache"]("key_cache")
 UPSTREAM = web.AppKey["Upstream"]("upstream")
+PROXY = web.AppKey["ProxySettings"]("proxy")
 
 REQUEST_ID = web.RequestKey("request_id", str)

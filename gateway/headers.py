@@ -1,0 +1,119 @@
+"""Header filtering for the ingest proxy (SPEC §2 steps 7-8): pure functions, no I/O.
+
+Requests lose hop-by-hop headers (RFC 9110 §7.6.1), every header named in `Connection`, the
+credentials (`X-Api-Key`, `Authorization`) and anything a sender could use to impersonate the
+gateway (`X-HookSentry-*`, forwarding headers from untrusted peers); the gateway then adds its own
+`X-Forwarded-*`, `X-Request-Id` and `X-HookSentry-*` headers. Responses lose hop-by-hop and
+Connection-named headers only: everything else goes back to the sender unchanged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import TypeAlias
+
+from multidict import CIMultiDict, MultiMapping
+
+Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Recomputed by the client for the buffered body (Content-Length), set by the client from the
+# upstream URL (Host), answered by the gateway itself (Expect), or replaced below.
+_REQUEST_DROP = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "expect",
+    "x-api-key",
+    "authorization",
+    "x-request-id",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "forwarded",
+}
+_RESPONSE_DROP = HOP_BY_HOP | {"content-length"}
+_OWN_PREFIX = "x-hooksentry-"
+# Kept from a trusted proxy: it already set them for the original client.
+_TRUSTED_KEEP = frozenset({"x-forwarded-proto", "x-forwarded-host", "forwarded"})
+
+
+def connection_tokens(headers: MultiMapping[str]) -> frozenset[str]:
+    """Header names listed in every `Connection` header, lower-cased."""
+    values = headers.getall("Connection", ())
+    if not values:
+        return frozenset()
+    return frozenset(t.strip().lower() for v in values for t in v.split(",") if t.strip())
+
+
+def peer_is_trusted(peer: str | None, networks: Iterable[Network]) -> bool:
+    if not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def upstream_request_headers(
+    incoming: MultiMapping[str],
+    *,
+    peer: str | None,
+    peer_trusted: bool,
+    scheme: str,
+    host: str | None,
+    request_id: str,
+    tenant_id: str,
+    key_id: str,
+) -> CIMultiDict[str]:
+    """The headers the upstream receives for a sender's request."""
+    named = connection_tokens(incoming)
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in incoming.items():
+        lower = name.lower()
+        if peer_trusted and lower in _TRUSTED_KEEP:
+            out.add(name, value)
+        elif lower in _REQUEST_DROP or lower in named or lower.startswith(_OWN_PREFIX):
+            continue
+        else:
+            out.add(name, value)
+    forwarded_for = _forwarded_for(incoming, peer, peer_trusted)
+    if forwarded_for:
+        out["X-Forwarded-For"] = forwarded_for
+    out.setdefault("X-Forwarded-Proto", scheme)
+    if host:
+        out.setdefault("X-Forwarded-Host", host)
+    out["X-Request-Id"] = request_id
+    out["X-HookSentry-Tenant-Id"] = tenant_id
+    out["X-HookSentry-Api-Key-Id"] = key_id
+    return out
+
+
+def _forwarded_for(incoming: MultiMapping[str], peer: str | None, peer_trusted: bool) -> str:
+    hops = [peer] if peer else []
+    if peer_trusted:
+        hops[:0] = [c.strip() for c in incoming.getall("X-Forwarded-For", ()) if c.strip()]
+    return ", ".join(hops)
+
+
+def copy_response_headers(upstream: MultiMapping[str], into: CIMultiDict[str]) -> None:
+    """Add the upstream's end-to-end headers to the sender's response headers."""
+    named = connection_tokens(upstream)
+    for name, value in upstream.items():
+        lower = name.lower()
+        if lower in _RESPONSE_DROP or lower in named:
+            continue
+        into.add(name, value)

@@ -1,0 +1,128 @@
+"""The ingest proxy handler: reads top to bottom like the checklist in SPEC §2."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_writer import HttpVersion11
+from multidict import CIMultiDict
+
+from gateway.apikeys import KeyRecord, hash_key, is_well_formed
+from gateway.config import Config
+from gateway.errors import (
+    BadRequest,
+    InvalidApiKey,
+    MethodNotAllowed,
+    MissingApiKey,
+    PayloadTooLarge,
+    RateLimited,
+    TenantMismatch,
+)
+from gateway.headers import (
+    Network,
+    copy_response_headers,
+    peer_is_trusted,
+    upstream_request_headers,
+)
+from gateway.keys import KEY_CACHE, PROXY, UPSTREAM
+from gateway.middlewares import request_id_of
+from gateway.ratelimit import RateLimiter, retry_after
+from gateway.upstream import upstream_ctx
+
+INGEST_PATH = "/api/v1/ingest/{tenant_id}/{token}"
+_ALLOW = {"Allow": "POST"}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySettings:
+    """What the handler needs from the configuration, computed once per process."""
+
+    body_limit: int
+    trusted: tuple[Network, ...]
+    limiter: RateLimiter | None
+
+    @classmethod
+    def from_config(cls, config: Config) -> ProxySettings:
+        return cls(config.body_limit, config.trusted_networks, RateLimiter.from_config(config))
+
+
+def setup_proxy(app: web.Application, config: Config) -> None:
+    app[PROXY] = ProxySettings.from_config(config)
+    app.cleanup_ctx.append(upstream_ctx)
+    app.router.add_route("*", INGEST_PATH, ingest, expect_handler=defer_continue)
+
+
+async def ingest(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    settings = app[PROXY]
+    if request.method != "POST":
+        raise MethodNotAllowed(headers=_ALLOW)
+    key = request.headers.get("X-Api-Key")
+    if not key:
+        raise MissingApiKey()
+    if not is_well_formed(key):
+        raise InvalidApiKey()
+    record = await app[KEY_CACHE].resolve(hash_key(key))
+    if record is None or record.revoked:
+        raise InvalidApiKey()
+    if not _same_tenant(request.match_info["tenant_id"], record):
+        raise TenantMismatch()
+    if settings.limiter is not None and (wait := settings.limiter.take(record.key_id)):
+        raise RateLimited(headers={"Retry-After": retry_after(wait)})
+    body = await _read_body(request, settings.body_limit)
+    headers = _upstream_headers(request, record, settings.trusted)
+    reply = await app[UPSTREAM].forward("POST", request.raw_path, headers, body)
+    response = web.Response(status=reply.status)
+    copy_response_headers(reply.headers, response.headers)
+    response.body = reply.body
+    return response
+
+
+async def defer_continue(request: web.Request) -> None:
+    """Expect handler: say nothing yet; `_read_body` sends 100 Continue once the checks passed."""
+
+
+def _same_tenant(path_tenant: str, record: KeyRecord) -> bool:
+    if path_tenant == str(record.tenant_id):
+        return True
+    try:  # upper-case or brace forms of the same UUID
+        return uuid.UUID(path_tenant) == record.tenant_id
+    except ValueError:
+        return False
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, bounded: 413 from Content-Length up front, or as a chunked body arrives."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge()
+    if request.version == HttpVersion11 and "100-continue" in request.headers.get("Expect", ""):
+        await request.writer.write(_CONTINUE)
+        request.writer.output_size = 0
+    try:
+        return await request.read()  # aiohttp stops at client_max_size (= body_limit)
+    except web.HTTPRequestEntityTooLarge:
+        raise PayloadTooLarge() from None
+    except (ClientPayloadError, ConnectionError) as exc:
+        # The sender went away or broke the framing mid-upload: nothing is forwarded, and the
+        # 400 goes nowhere if the connection is gone. Not a crash.
+        raise BadRequest("The request body ended before it was complete.") from exc
+
+
+def _upstream_headers(
+    request: web.Request, record: KeyRecord, trusted: tuple[Network, ...]
+) -> CIMultiDict[str]:
+    peer = request.remote
+    return upstream_request_headers(
+        request.headers,
+        peer=peer,
+        peer_trusted=bool(trusted) and peer_is_trusted(peer, trusted),
+        scheme=request.scheme,
+        host=request.host,
+        request_id=request_id_of(request),
+        tenant_id=str(record.tenant_id),
+        key_id=str(record.key_id),
+    )

@@ -1,0 +1,108 @@
+"""Fixtures shared by the gateway tests (additive: the cache tests may add theirs here)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from gateway.app import create_app
+from gateway.config import Config
+
+INGEST = "/api/v1/ingest"
+
+
+@dataclass
+class Received:
+    method: str
+    path_qs: str
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+
+@dataclass
+class RecordingUpstream:
+    """A real aiohttp server standing in for the ingest service; records every request."""
+
+    received: list[Received] = field(default_factory=list)
+    status: int = 202
+    body: bytes = b'{"accepted":true}'
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    delay: float = 0.0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.port}"
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.received.append(Received(request.method, request.raw_path, request.headers, body))
+        self.arrived.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return web.Response(status=self.status, body=self.body, headers=CIMultiDict(self.headers))
+
+
+@pytest.fixture
+async def upstream(aiohttp_server: Any) -> RecordingUpstream:
+    recorder = RecordingUpstream()
+    # The recorder sees the bytes as the gateway sent them: no decompression on its side either.
+    app = web.Application(client_max_size=64 * 1024 * 1024, handler_args={"auto_decompress": False})
+    app.router.add_route("*", "/{tail:.*}", recorder.handle)
+    recorder.server = await aiohttp_server(app)
+    return recorder
+
+
+MakeGateway = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+def make_gateway(
+    aiohttp_client: Any, make_config: Callable[..., Config], upstream: RecordingUpstream
+) -> MakeGateway:
+    """A gateway client in front of the recording upstream; keyword arguments override settings."""
+
+    async def make(**overrides: Any) -> TestClient:
+        settings = {"ingest_upstream": upstream.url} | overrides
+        client: TestClient = await aiohttp_client(create_app(make_config(**settings)))
+        return client
+
+    return make
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key: str
+    key_id: uuid.UUID
+    tenant_id: uuid.UUID
+
+    @property
+    def ingest_path(self) -> str:
+        return f"{INGEST}/{self.tenant_id}/tok-1"
+
+
+NewKey = Callable[..., Awaitable[ApiKey]]
+
+
+@pytest.fixture
+def new_key(new_tenant: Callable[..., Any], auth: Callable[..., dict[str, str]]) -> NewKey:
+    """Create a key through the admin API of the given gateway (a fresh tenant unless named)."""
+
+    async def create(gateway: TestClient, tenant_id: uuid.UUID | None = None) -> ApiKey:
+        tenant_id = tenant_id or await new_tenant()
+        r = await gateway.post("/api/v1/apikeys", json={"name": "ingest"}, headers=auth(tenant_id))
+        assert r.status == 201, await r.text()
+        body = await r.json()
+        return ApiKey(body["key"], uuid.UUID(body["id"]), tenant_id)
+
+    return create
