@@ -87,28 +87,25 @@ async def migrate(dsn: str) -> list[str]:
     """Apply the numbered migrations not yet applied, under an advisory lock; return their names."""
     conn = await asyncpg.connect(dsn, timeout=10)
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        await conn.execute(QUERIES["lock_migrations"], MIGRATION_LOCK)
         try:
             return await _apply_pending(conn)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+            await conn.execute(QUERIES["unlock_migrations"], MIGRATION_LOCK)
     finally:
         await conn.close()
 
 
 async def _apply_pending(conn: asyncpg.Connection) -> list[str]:
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-    )
-    done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    await conn.execute(QUERIES["create_migrations_table"])
+    done = {r["version"] for r in await conn.fetch(QUERIES["applied_migrations"])}
     applied = []
     for path in sorted(SQL_DIR.glob("[0-9][0-9][0-9]_*.sql")):
         if path.stem in done:
             continue
         async with conn.transaction():
             await conn.execute(path.read_text())
-            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", path.stem)
+            await conn.execute(QUERIES["record_migration"], path.stem)
         log.info("applied migration %s", path.stem)
         applied.append(path.stem)
     return applied

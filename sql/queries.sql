@@ -40,3 +40,21 @@ SELECT tenant_id FROM api_keys WHERE id = $1;
 SELECT k.id, k.tenant_id, (k.revoked_at IS NOT NULL OR NOT t.is_active) AS revoked
 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 WHERE k.key_hash = $1;
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     text PRIMARY KEY,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- name: applied_migrations
+SELECT version FROM schema_migrations;
+
+-- name: record_migration
+INSERT INTO schema_migrations (version) VALUES ($1);
+
+-- name: lock_migrations
+SELECT pg_advisory_lock($1);
+
+-- name: unlock_migrations
+SELECT pg_advisory_unlock($1);
