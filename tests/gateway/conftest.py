@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.app import create_app
 from gateway.config import Config
+from tests.gateway.cache_rig import CacheRig, OwnRedis, build_rig
+from tests.relay import Relay
 
 INGEST = "/api/v1/ingest"
 
@@ -106,3 +108,59 @@ def new_key(new_tenant: Callable[..., Any], auth: Callable[..., dict[str, str]])
         return ApiKey(body["key"], uuid.UUID(body["id"]), tenant_id)
 
     return create
+
+
+# --- Key cache and fault fixtures (keycache/invalidation tests; reusable by the proxy tests) ---
+
+# Short timeouts so fault tests finish fast; keyword arguments of fast_config override them.
+FAST = {
+    "redis_timeout": 0.1,
+    "redis_health_check_interval": 0.2,
+    "pg_acquire_timeout": 0.3,
+    "pg_command_timeout": 0.5,
+    "pg_pool_min": 0,
+}
+
+
+@pytest.fixture
+def fast_config(make_config: Callable[..., Config]) -> Callable[..., Config]:
+    def make(**overrides: Any) -> Config:
+        return make_config(**(FAST | overrides))
+
+    return make
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    """A private Redis (Valkey) server for tests that stop, restart or SIGSTOP it."""
+    server = OwnRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+async def pg_relay(database_url: str) -> AsyncIterator[Relay]:
+    """A relay in front of the test PostgreSQL; `relay.rewrite(database_url)` goes through it."""
+    relay = await Relay.for_url(database_url)
+    try:
+        yield relay
+    finally:
+        await relay.close()
+
+
+@pytest.fixture
+async def make_rig() -> AsyncIterator[Callable[..., Awaitable[CacheRig]]]:
+    """Build KeyCache rigs (one per simulated process); all are closed at the end of the test."""
+    rigs: list[CacheRig] = []
+
+    async def make(config: Config, *, listen: bool = True) -> CacheRig:
+        rig = await build_rig(config, listen=listen)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for rig in rigs:
+        await rig.close()
