@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import asyncpg
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -101,8 +102,10 @@ def auth(config: Config) -> Callable[..., dict[str, str]]:
     def headers(tenant_id: uuid.UUID, role: Role | str | int = Role.OWNER, **claims: Any) -> dict[str, str]:
         if isinstance(role, Role):
             token = mint_token(config, tenant_id, role, **claims)
-        else:
-            token = mint_token(config, tenant_id, Role.OWNER, role=role, **claims)
+        else:  # a raw role claim (a number, any-case name, unknown value): re-sign with it
+            token = mint_token(config, tenant_id, Role.OWNER, **claims)
+            payload = jwt.decode(token, options={"verify_signature": False}) | {"role": role}
+            token = jwt.encode(payload, config.jwt_secret[0], algorithm=config.jwt_algorithms[0])
         return {"Authorization": f"Bearer {token}"}
 
     return headers

@@ -65,7 +65,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def silent_port() -> Iterator[int]:
-    """A loopback port that accepts connections (kernel backlog) and never answers: a hung server."""
+    """A loopback port that accepts connections (kernel backlog) and never answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)
@@ -79,14 +79,18 @@ class Invalidations:
         self._pubsub = pubsub
         self.seen: list[str] = []
 
-    async def wait_for(self, key_hash: str, timeout: float = 2.0) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while key_hash not in self.seen and loop.time() < deadline:
-            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
-            if message is not None and message["type"] == "message":
-                self.seen.append(message["data"].decode())
-        return key_hash in self.seen
+    async def wait_for(self, key_hash: str, within: float = 2.0) -> bool:
+        try:
+            async with asyncio.timeout(within):
+                while key_hash not in self.seen:
+                    message = await self._pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=0.1
+                    )
+                    if message is not None and message["type"] == "message":
+                        self.seen.append(message["data"].decode())
+        except TimeoutError:
+            return False
+        return True
 
 
 @pytest.fixture
