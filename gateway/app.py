@@ -7,9 +7,11 @@ from aiohttp import web
 from admin_api.app import setup_admin
 from gateway.config import Config
 from gateway.db import pg_pool_ctx
+from gateway.health import setup_health
 from gateway.keycache import key_cache_ctx
 from gateway.keys import CONFIG, TOKENS
 from gateway.l2 import redis_ctx
+from gateway.metrics import setup_metrics
 from gateway.middlewares import request_context
 from gateway.proxy import setup_proxy
 from gateway.tokens import TokenVerifier
@@ -31,4 +33,6 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(key_cache_ctx)
     setup_proxy(app, config)  # upstream session (cleanup_ctx) and the ingest route
     setup_admin(app)
+    setup_health(app)  # /healthz, /readyz
+    setup_metrics(app)  # after the key cache: /metrics, request counting middleware
     return app

@@ -64,6 +64,7 @@ class Config:
     log_level: str
     allow_python_parser: bool
     data_dir: str
+    metrics_dir: str
 
     @property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -11,6 +11,9 @@ from redis.asyncio import Redis
 from gateway.config import Config
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from gateway.metrics import Metrics
     from gateway.proxy import ProxySettings
     from gateway.upstream import Upstream
 
@@ -23,5 +26,10 @@ L2 = web.AppKey["RedisL2"]("l2")
 KEY_CACHE = web.AppKey["KeyCache"]("key_cache")
 UPSTREAM = web.AppKey["Upstream"]("upstream")
 PROXY = web.AppKey["ProxySettings"]("proxy")
+METRICS = web.AppKey["Metrics"]("metrics")
+METRICS_REGISTRY = web.AppKey["CollectorRegistry"]("metrics_registry")
 
 REQUEST_ID = web.RequestKey("request_id", str)
+# Set by the proxy once the key is known; the access log and error logs carry them.
+TENANT_ID = web.RequestKey("tenant_id", str)
+KEY_ID = web.RequestKey("key_id", str)
