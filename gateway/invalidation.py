@@ -31,7 +31,6 @@ _BACKOFF_FIRST = 0.05
 class Invalidatable(Protocol):
     invalidations_received: int
     resubscribes: int
-    down_since: float | None
 
     def invalidate(self, key_hash: bytes) -> None: ...
 
@@ -65,6 +64,7 @@ class InvalidationListener:
         self._task: asyncio.Task[None] | None = None
         self._confirmations = 0
         self._session_confirmed = False
+        self._outage_logged = False
         self._last_seen = monotonic()
         self._last_ping = 0.0
         self.subscribed = asyncio.Event()
@@ -125,6 +125,7 @@ class InvalidationListener:
                 log.warning("invalidation listener resubscribed; key cache cleared")
             self._cache.mark_up()  # clears L1: whatever was published meanwhile is gone
             self._session_confirmed = True
+            self._outage_logged = False
             self.subscribed.set()
 
     def _invalidate(self, data: bytes) -> None:
@@ -138,7 +139,8 @@ class InvalidationListener:
 
     def _lost(self, exc: BaseException) -> None:
         # Entries cached after the last sign of life may already have missed a message.
-        if self._cache.down_since is None:  # log the start of an outage, not every retry
+        if not self._outage_logged:  # the start of an outage, not every retry
+            self._outage_logged = True
             log.warning("invalidation listener lost redis: %s", type(exc).__name__)
         self.subscribed.clear()
         self._cache.mark_down(self._last_seen)

@@ -68,7 +68,9 @@ class KeyCache:
         self._inflight: dict[bytes, asyncio.Task[KeyRecord | None]] = {}
         self._redis_paused_until = 0.0
         self.epoch = 0
-        self.down_since: float | None = None  # set while the listener is not subscribed
+        # Set while the invalidation listener is not subscribed (from the start until it first
+        # is): entries older than this are not served. None = coherent.
+        self.down_since: float | None = monotonic()
         self.l1_hits = 0
         self.l1_negative_hits = 0
         self.redis_hits = 0

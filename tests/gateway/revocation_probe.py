@@ -1,0 +1,78 @@
+"""One simulated gateway process for the cross-process revocation test (RELIABILITY 1).
+
+Builds the real app with `create_app` (so the KeyCache and its listener are wired exactly as in
+production), then obeys lines on stdin:
+    watch <hash hex>   resolve the key until it is accepted ("active <hex>"), then keep resolving
+                       every 0.5 ms until it is rejected ("flip <hex> <time.monotonic()>")
+    quit               shut down cleanly
+Prints "ready" once the listener is subscribed. CLOCK_MONOTONIC is system-wide on Linux, so the
+parent can compare the flip times with its own clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.config import load_config
+from gateway.keycache import KeyCache
+from gateway.keys import KEY_CACHE
+
+POLL = 0.0005
+
+
+async def watch(cache: KeyCache, key_hash: bytes) -> None:
+    """Traffic, not a wait: each resolve() is what a request would do. Bounded at 30 s."""
+    deadline = time.monotonic() + 30
+    # Simulated requests, not a wait for an event:
+    while not await accepted(cache, key_hash):  # noqa: ASYNC110
+        await asyncio.sleep(POLL)
+    emit(f"active {key_hash.hex()}")
+    while await accepted(cache, key_hash) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(POLL)
+    emit(f"flip {key_hash.hex()} {time.monotonic():.6f}")
+
+
+async def accepted(cache: KeyCache, key_hash: bytes) -> bool:
+    record = await cache.resolve(key_hash)
+    return record is not None and not record.revoked
+
+
+def emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def main(settings: dict[str, object]) -> None:
+    runner = web.AppRunner(create_app(load_config({}, overrides=settings)))
+    await runner.setup()  # runs the cleanup contexts: pool, Redis, key cache + listener
+    cache = runner.app[KEY_CACHE]
+    deadline = time.monotonic() + 10
+    # No event crosses the app boundary: poll, bounded.
+    while cache.down_since is not None and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    emit("ready" if cache.down_since is None else "not-subscribed")
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    tasks: set[asyncio.Task[None]] = set()
+    while line := (await reader.readline()).decode().strip():
+        command, _, arg = line.partition(" ")
+        if command == "quit":
+            break
+        if command == "watch":
+            task = asyncio.create_task(watch(cache, bytes.fromhex(arg)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+    for task in tasks:
+        task.cancel()
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(json.loads(sys.argv[1])))
