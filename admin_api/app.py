@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin_api import views
+from admin_api.console import create_console_app
 from admin_api.openapi import openapi_document
 
 
@@ -19,3 +20,4 @@ def create_admin_app() -> web.Application:
 def setup_admin(app: web.Application) -> None:
     app.add_subapp("/api/v1/apikeys", create_admin_app())
     app.router.add_get("/api/v1/openapi.json", openapi_document)
+    app.add_subapp("/console", create_console_app())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,3 +102,107 @@ async def invalidations(redis: Redis, redis_prefix: str) -> AsyncIterator[Invali
         confirmation = await pubsub.get_message(timeout=2.0)
         assert confirmation is not None and confirmation["type"] == "subscribe"
         yield Invalidations(pubsub)
+
+
+# --- Console (browser) fixtures: a real gateway on a TCP port and Debian's chromium -------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def console_site(aiohttp_server: Any, make_config: Callable[..., Any]) -> str:
+    """Base URL of a gateway (create_app) on 127.0.0.1 in front of the stand-in upstream."""
+    from gateway.app import create_app
+    from gateway.standin import create_standin_app
+
+    upstream = await aiohttp_server(create_standin_app())
+    config = make_config(ingest_upstream=str(upstream.make_url("")).rstrip("/"))
+    server = await aiohttp_server(create_app(config))
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless chromium from apt (never a Playwright download)."""
+    from playwright.async_api import async_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+
+
+class ConsoleTab:
+    """One browser tab on the console; records every URL and any CSP violation it sees."""
+
+    def __init__(self, page: Any, base: str):
+        self.page = page
+        self.base = base
+        self.urls: list[str] = []
+        self.csp_violations: list[str] = []
+        page.on("request", lambda request: self.urls.append(request.url))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            self.csp_violations.append(message.text)
+
+    async def goto(self, path: str) -> Any:
+        return await self.page.goto(self.base + path)
+
+    async def sign_in(self, token: str) -> None:
+        await self.goto("/console/sign-in")
+        await self.page.get_by_label("Access token").fill(token)
+        await self.page.get_by_role("button", name="Sign in").click()
+        await self.page.wait_for_load_state()
+
+    async def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    async def csrf(self) -> str:
+        value: str = await self.page.locator("input[name=csrf_token]").first.input_value()
+        return value
+
+    def assert_no_secret_in_urls(self, *secrets: str) -> None:
+        for url in self.urls + [self.page.url]:
+            assert "hks_" not in url, url
+            for secret in secrets:
+                assert secret not in url, url
+
+
+@pytest.fixture
+async def open_tab(browser: Any, console_site: str) -> AsyncIterator[Callable[..., Any]]:
+    """`tab = await open_tab(width=1280)`: a fresh browser context (own cookies) per call."""
+    contexts: list[Any] = []
+
+    async def open_one(width: int = 1200, height: int = 800) -> ConsoleTab:
+        context = await browser.new_context(
+            viewport={"width": width, "height": height},
+            permissions=["clipboard-read", "clipboard-write"],
+        )
+        contexts.append(context)
+        return ConsoleTab(await context.new_page(), console_site)
+
+    yield open_one
+    for context in contexts:
+        await context.close()

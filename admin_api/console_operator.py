@@ -1,0 +1,55 @@
+"""The operator page (Owner and Admin): live figures polled from a small JSON endpoint.
+
+The page's own script (static/operator.js) turns consecutive snapshots into per-second rates and
+draws the chart; the endpoint only reports the process's counters, as `gateway.metrics` keeps them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from admin_api.console_render import is_operator, render
+from admin_api.console_session import Session, session_of
+from admin_api.console_views import require_session
+from admin_api.views import key_service
+from gateway.errors import Forbidden, Unauthorized
+from gateway.metrics import snapshot
+
+_FIGURES = (
+    "requests_total",
+    "errors_total",
+    "l1_hits",
+    "l1_lookups",
+    "invalidations_total",
+    "upstream_p99_seconds",
+    "timestamp",
+)
+
+
+async def _operator_session(request: web.Request, *, page: bool) -> Session:
+    session = require_session(request) if page else session_of(request)
+    if session is None:
+        raise Unauthorized("You are not signed in.")
+    await key_service(request).check_tenant(session.principal)
+    if not is_operator(session.principal):
+        raise Forbidden("The operator page is for Owners and Admins.")
+    return session
+
+
+async def operator_page(request: web.Request) -> web.Response:
+    session = await _operator_session(request, page=True)
+    return render(
+        request,
+        "operator.html",
+        session,
+        metrics_url=str(request.app.router["operator_metrics"].url_for()),
+    )
+
+
+async def metrics_json(request: web.Request) -> web.Response:
+    await _operator_session(request, page=False)
+    root = request.match_info.apps[0]  # the gateway's app, which owns the metrics
+    figures: dict[str, Any] = snapshot(root)
+    return web.json_response({name: figures.get(name) for name in _FIGURES})

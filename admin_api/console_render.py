@@ -1,0 +1,46 @@
+"""What every console page gets: who is signed in, the CSRF token, the pending notice, assets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from admin_api.console_session import Session, form_csrf, take_flash
+from gateway.tokens import Principal, Role
+
+STATIC_URLS = web.AppKey("console_static_urls", dict[str, str])
+OPERATOR_ROLES = frozenset({Role.OWNER, Role.ADMIN})  # who sees the gateway-wide figures
+
+
+def can_write(principal: Principal) -> bool:
+    """For showing or hiding controls only; the service decides (and refuses) on its own."""
+    return principal.role is not None and principal.role.can_write
+
+
+def is_operator(principal: Principal) -> bool:
+    return principal.role in OPERATOR_ROLES
+
+
+def page_context(request: web.Request, session: Session | None, **extra: Any) -> dict[str, Any]:
+    principal = session.principal if session else None
+    return {
+        "session": session,
+        "principal": principal,
+        "role_label": principal.role.label if principal and principal.role else "Unknown role",
+        "can_write": bool(principal and can_write(principal)),
+        "is_operator": bool(principal and is_operator(principal)),
+        "csrf": form_csrf(request, session.token if session else ""),
+        "flash": take_flash(request),
+        "static": request.app[STATIC_URLS],
+        "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
+        "status": 200,
+    } | extra
+
+
+def render(
+    request: web.Request, template: str, session: Session | None, status: int = 200, **extra: Any
+) -> web.Response:
+    context = page_context(request, session, status=status, **extra)
+    return aiohttp_jinja2.render_template(template, request, context, status=status)
