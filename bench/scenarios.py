@@ -1,0 +1,132 @@
+"""The five scenarios and the keys they use, seeded straight into the bench database.
+
+Keys are made with `gateway.apikeys.generate_key`/`hash_key` and inserted with COPY (fast);
+the plain keys go to the load generator through `key<TAB>path` files, never to a log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import orjson
+
+from gateway.apikeys import generate_key, hash_key
+
+TOKEN = "bench"
+HOT_KEYS = 100  # scenario 1: a small set of keys, all L1 hits after warm-up
+UNKNOWN_KEYS = 1000  # scenario 2: distinct well-formed keys that do not exist
+COLD_KEYS = 10_000  # scenario 3: fresh keys per run, in no cache
+REVOCABLE_KEYS = 200  # scenario 4: fresh keys per run, some revoked while traffic flows
+REVOCATIONS = 10  # scenario 4: revocations per run, spread over the run
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    title: str
+    expected: frozenset[int]  # statuses that are correct answers
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("valid", "1 valid keys, L1 hits", frozenset({202})),
+        Scenario("unknown", "2 half unknown keys", frozenset({202, 401})),
+        Scenario("cold", "3 cold start, 10k keys", frozenset({202})),
+        Scenario("revoke", "4 revocations in flight", frozenset({202, 401})),
+        Scenario("malformed", "5 malformed keys", frozenset({401})),
+    )
+}
+
+
+def json_body(size: int = 1024) -> bytes:
+    """A JSON webhook body of exactly `size` bytes."""
+    empty = orjson.dumps({"event": "push", "id": "evt_bench", "payload": ""})
+    return orjson.dumps({"event": "push", "id": "evt_bench", "payload": "x" * (size - len(empty))})
+
+
+def malformed_keys() -> list[str]:
+    hex32 = "0123456789abcdef" * 2
+    return [
+        "hks_" + hex32[:31],
+        "hks_" + hex32 + "0",
+        "hks_" + hex32.upper(),
+        "HKS_" + hex32,
+        "hks_" + "g" * 32,
+        "hks-" + hex32,
+        hex32,
+        "Bearer hks_" + hex32,
+        "hks_" + hex32[:16] + " " + hex32[16:31],
+        "",  # no X-Api-Key header at all: 401 missing_api_key
+    ]
+
+
+@dataclass(slots=True)
+class Material:
+    """Every key the matrix needs, created once before any server starts."""
+
+    tenant_id: uuid.UUID
+    hot: list[str]
+    unknown: list[str]
+    cold: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    revocable: dict[tuple[int, int], list[tuple[uuid.UUID, str]]] = field(default_factory=dict)
+
+    def all_valid(self) -> list[str]:
+        keys = list(self.hot)
+        for cold in self.cold.values():
+            keys += cold
+        for rev in self.revocable.values():
+            keys += [k for _, k in rev]
+        return keys
+
+
+async def seed(dsn: str, workers: list[int], runs: int, cold_keys: int = COLD_KEYS) -> Material:
+    tenant_id = uuid.uuid4()
+    material = Material(
+        tenant_id=tenant_id,
+        hot=[generate_key() for _ in range(HOT_KEYS)],
+        unknown=[generate_key() for _ in range(UNKNOWN_KEYS)],
+    )
+    for cell in ((w, r) for w in workers for r in range(runs)):
+        material.cold[cell] = [generate_key() for _ in range(cold_keys)]
+        material.revocable[cell] = [(uuid.uuid4(), generate_key()) for _ in range(REVOCABLE_KEYS)]
+    rows = [(uuid.uuid4(), k) for k in material.hot]
+    rows += [(uuid.uuid4(), k) for cold in material.cold.values() for k in cold]
+    rows += [pair for rev in material.revocable.values() for pair in rev]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("INSERT INTO tenants (id, name) VALUES ($1, 'bench')", tenant_id)
+        await conn.copy_records_to_table(
+            "api_keys",
+            records=[(kid, tenant_id, "bench", hash_key(key)) for kid, key in rows],
+            columns=["id", "tenant_id", "name", "key_hash"],
+        )
+        await conn.execute("ANALYZE api_keys")
+    finally:
+        await conn.close()
+    return material
+
+
+def request_keys(material: Material, scenario: str, cell: tuple[int, int]) -> list[str]:
+    """The keys one run sends, in order (each load thread cycles over its own slice)."""
+    if scenario == "valid":
+        return material.hot
+    if scenario == "unknown":
+        hot, unknown = material.hot, material.unknown
+        return [k for i, u in enumerate(unknown) for k in (hot[i % len(hot)], u)]
+    if scenario == "cold":
+        return material.cold[cell]
+    if scenario == "revoke":
+        return [k for _, k in material.revocable[cell]]
+    if scenario == "malformed":
+        return malformed_keys()
+    raise ValueError(scenario)
+
+
+def write_requests(path: Path, tenant_id: uuid.UUID, keys: list[str]) -> Path:
+    ingest = f"/api/v1/ingest/{tenant_id}/{TOKEN}"
+    path.write_text("".join(f"{key}\t{ingest}\n" for key in keys))
+    return path
