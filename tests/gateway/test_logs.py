@@ -1,0 +1,193 @@
+"""Logs as an operator reads them: JSON lines with the request's context, never a secret.
+
+Secrets are logged here on purpose, to check the redaction. These tests log through their own
+loggers that do not propagate, so the session-wide guard (tests/log_guard.py) never sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway.apikeys import generate_key
+from gateway.app import create_app
+from gateway.config import Config
+from gateway.logs import AccessLogger, build_handler, configure_logging, redact
+from tests.gateway.conftest import NewKey, RecordingUpstream
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ0ZW5hbnRJZCI6IjEyMyJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+
+class Captured:
+    def __init__(self, config: Config, name: str):
+        self.stream = io.StringIO()
+        self.logger = logging.getLogger(name)
+        self.logger.propagate = False
+        self.logger.setLevel(logging.DEBUG)
+        self.handler = build_handler(config, self.stream)
+        self.logger.addHandler(self.handler)
+
+    def lines(self) -> list[str]:
+        return self.stream.getvalue().splitlines()
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.lines()]
+
+    def close(self) -> None:
+        self.logger.removeHandler(self.handler)
+
+
+@pytest.fixture
+def capture(make_config: Callable[..., Config]) -> Iterator[Callable[..., Captured]]:
+    made: list[Captured] = []
+
+    def make(name: str = "", **settings: Any) -> Captured:
+        captured = Captured(make_config(**settings), name or f"test.logs.{uuid.uuid4().hex}")
+        made.append(captured)
+        return captured
+
+    yield make
+    for captured in made:
+        captured.close()
+
+
+def test_a_line_is_one_json_object_with_the_context_passed_in(
+    capture: Callable[..., Captured],
+) -> None:
+    logs = capture()
+    tenant, key_id = uuid.uuid4(), uuid.uuid4()
+    logs.logger.warning(
+        "upstream %s", "slow", extra={"request_id": "r-1", "tenant_id": tenant, "key_id": key_id}
+    )
+    [line] = logs.records()
+    assert TIMESTAMP.fullmatch(line["timestamp"])
+    assert line["level"] == "WARNING"
+    assert line["logger"] == logs.logger.name
+    assert line["message"] == "upstream slow"
+    assert line["request_id"] == "r-1"
+    assert line["tenant_id"] == str(tenant) and line["key_id"] == str(key_id)
+
+
+def test_a_traceback_stays_on_one_line_of_json(capture: Callable[..., Captured]) -> None:
+    logs = capture()
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logs.logger.exception("unhandled error")
+    [raw] = logs.lines()
+    line = json.loads(raw)
+    assert "ValueError: boom" in line["exception"]
+
+
+def test_text_format_reads_like_a_terminal_line(capture: Callable[..., Captured]) -> None:
+    logs = capture(log_format="text")
+    logs.logger.info("listening", extra={"port": 8080})
+    [line] = logs.lines()
+    assert re.fullmatch(rf"{TIMESTAMP.pattern} INFO +\S+ listening port=8080", line)
+
+
+def test_keys_tokens_hashes_and_credential_headers_are_redacted(
+    capture: Callable[..., Captured],
+) -> None:
+    logs = capture()
+    key = generate_key()
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    logs.logger.info("saw key %s", key)
+    logs.logger.info("headers %s", {"X-Api-Key": "s3cret", "Authorization": f"Bearer {JWT}"})
+    logs.logger.info("cookie header", extra={"header": "Cookie: hs_session=abcdef"})
+    logs.logger.info("hash", extra={"key_hash": digest})
+    logs.logger.info("auth: Bearer opaque-token-value")
+    try:
+        raise RuntimeError(f"lookup failed for {key}")
+    except RuntimeError:
+        logs.logger.exception("failed")
+    output = "\n".join(logs.lines())
+    for secret in (key, digest, JWT, "s3cret", "abcdef", "opaque-token-value"):
+        assert secret not in output
+    assert "hks_[redacted]" in output
+    assert all(json.loads(line) for line in logs.lines())  # still valid JSON
+
+
+def test_redaction_leaves_ordinary_text_alone() -> None:
+    text = "GET /api/v1/apikeys 200 request_id=0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    assert redact(text) == text
+
+
+def test_configure_logging_installs_one_handler_and_keeps_others(
+    make_config: Callable[..., Config],
+) -> None:
+    root = logging.getLogger()
+    access = logging.getLogger("aiohttp.access")
+    saved = (list(root.handlers), root.level, access.level)
+    try:
+        first, second = io.StringIO(), io.StringIO()
+        configure_logging(make_config(log_level="WARNING"), first)
+        configure_logging(make_config(log_level="WARNING", access_log=False), second)
+        ours = [h for h in root.handlers if h not in saved[0]]
+        assert len(ours) == 1  # the second call replaced the first handler
+        assert all(h in root.handlers for h in saved[0])  # others (pytest's, the guard) stay
+        assert root.level == logging.WARNING
+        assert not AccessLogger(access, "").enabled  # access_log = false turns it off
+        configure_logging(make_config(log_level="WARNING", access_log=True), second)
+        assert AccessLogger(access, "").enabled
+    finally:
+        for handler in [h for h in root.handlers if h not in saved[0]]:
+            root.removeHandler(handler)
+        root.setLevel(saved[1])
+        access.setLevel(saved[2])
+
+
+async def test_access_log_has_context_and_no_secrets(
+    aiohttp_client: Any,
+    make_config: Callable[..., Config],
+    capture: Callable[..., Captured],
+    new_key: NewKey,
+    upstream: RecordingUpstream,
+) -> None:
+    logs = capture()
+    config = make_config(ingest_upstream=upstream.url)
+    app = create_app(config)
+    server = TestServer(app)  # as gateway.workers runs it: our access logger class
+    await server.start_server(access_log_class=AccessLogger, access_log=logs.logger)
+    client: TestClient = await aiohttp_client(server)
+    key = await new_key(client)
+    headers = {"X-Api-Key": key.key, "Authorization": f"Bearer {JWT}", "Cookie": "a=b"}
+    resp = await client.post(key.ingest_path, data=b"{}", headers=headers)
+    await resp.read()
+    assert resp.status == 202
+
+    # aiohttp writes the access line just after the response: no event to await, so poll.
+    deadline = time.monotonic() + 5
+    while "/api/v1/ingest/" not in logs.stream.getvalue() and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    lines = logs.records()
+    ingest = [line for line in lines if line["path"].startswith("/api/v1/ingest/")]
+    assert len(ingest) == 1
+    line = ingest[0]
+    assert line["method"] == "POST"
+    assert line["status"] == resp.status
+    assert line["request_id"] == resp.headers["X-Request-Id"]
+    assert line["duration"] >= 0
+    assert line["path"] == f"/api/v1/ingest/{key.tenant_id}/***"  # the ingest token is masked
+    output = "\n".join(logs.lines())
+    assert key.key not in output and JWT not in output and "tok-1" not in output
+    creation = [line for line in lines if line["path"] == "/api/v1/apikeys"]
+    assert creation and creation[0]["status"] == 201
+
+
+def test_access_logger_is_a_drop_in_for_aiohttp() -> None:
+    runner = web.AppRunner(web.Application(), access_log_class=AccessLogger)
+    assert runner is not None  # aiohttp validates the class when the runner is made
