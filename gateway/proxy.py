@@ -26,7 +26,7 @@ from gateway.headers import (
     peer_is_trusted,
     upstream_request_headers,
 )
-from gateway.keys import KEY_CACHE, PROXY, UPSTREAM
+from gateway.keys import KEY_CACHE, METRICS, PROXY, UPSTREAM
 from gateway.middlewares import request_id_of
 from gateway.ratelimit import RateLimiter, retry_after
 from gateway.upstream import upstream_ctx
@@ -74,7 +74,8 @@ async def ingest(request: web.Request) -> web.StreamResponse:
         raise RateLimited(headers={"Retry-After": retry_after(wait)})
     body = await _read_body(request, settings.body_limit)
     headers = _upstream_headers(request, record, settings.trusted)
-    reply = await app[UPSTREAM].forward("POST", request.raw_path, headers, body)
+    exchange = app[UPSTREAM].forward("POST", request.raw_path, headers, body)
+    reply = await app[METRICS].track_upstream(exchange)
     response = web.Response(status=reply.status)
     copy_response_headers(reply.headers, response.headers)
     response.body = reply.body
