@@ -16,6 +16,9 @@ from tests.services import fresh_database, postgres_server, redis_server
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
+# Records everything logged during the run; fails it if a key, token or key hash appears.
+pytest_plugins = ["tests.log_guard"]
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
