@@ -113,15 +113,22 @@ class KeyCache:
         self.epoch += 1
 
     def mark_down(self, since: float) -> None:
-        """The listener lost its subscription; entries older than `since` are not trusted."""
+        """The listener lost its subscription; entries older than `since` are not trusted.
+
+        Only the transition clears: entries fetched during the outage are served for their TTL
+        (so an outage does not send every request to PostgreSQL) and dropped on resubscribe.
+        """
         if self.down_since is None:
             self.down_since = since
-        self.clear()
+            self.clear()
 
     def mark_up(self) -> None:
         """Subscribed again: anything cached during the gap may be stale, so start afresh."""
         self.clear()
         self.down_since = None
+
+    def __contains__(self, key_hash: bytes) -> bool:
+        return key_hash in self._positive or key_hash in self._negative
 
     def __len__(self) -> int:
         return len(self._positive) + len(self._negative)
