@@ -64,7 +64,7 @@ async def test_revoking_twice_is_404_the_second_time(
 
 @pytest.mark.parametrize(
     "key_id",
-    [str(uuid.uuid4()), "not-a-uuid", "12345", "0" * 36, "%20", "hks_" + "0" * 32],
+    [str(uuid.uuid4()), "not-a-uuid", "12345", "0" * 36, "%20", "hks_notakeyid"],
     ids=["unknown-uuid", "word", "number", "zeros", "space", "a-key-instead-of-an-id"],
 )
 async def test_revoking_an_id_that_names_no_key_is_404(
