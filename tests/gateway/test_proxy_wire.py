@@ -113,6 +113,38 @@ async def test_oversize_chunked_upload_on_the_wire_is_413(
     assert upstream.received == []
 
 
+async def test_expect_continue_is_answered_only_after_the_checks_pass(
+    gateway: TestClient, key: ApiKey, upstream: RecordingUpstream
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    try:
+        writer.write(head(key, "Content-Length: 5", "Expect: 100-continue"))
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert interim.startswith(b"HTTP/1.1 100 Continue")
+        writer.write(b"hello")
+        final = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert status_of(final) == 202
+    finally:
+        writer.close()
+    assert upstream.received[0].body == b"hello"
+    assert "Expect" not in upstream.received[0].headers
+
+
+@pytest.mark.parametrize(
+    ("lines", "status"),
+    [(["X-Api-Key: hks_" + "0" * 32, "Content-Length: 5"], 401), (["Content-Length: 99999"], 413)],
+)
+async def test_expect_continue_gets_the_error_instead_of_100(
+    gateway: TestClient, key: ApiKey, upstream: RecordingUpstream, lines: list[str], status: int
+) -> None:
+    request = head(key, *lines, "Expect: 100-continue")
+    if status == 401:  # the first X-Api-Key line is the valid one: drop it
+        request = request.replace(f"X-Api-Key: {key.key}\r\n".encode(), b"")
+    answer = await exchange(gateway.port, request)
+    assert status_of(answer) == status
+    assert upstream.received == []
+
+
 # --- RELIABILITY 16 ------------------------------------------------------------------------------
 
 
