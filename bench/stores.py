@@ -9,7 +9,6 @@ private servers in a temporary folder, as `hooksentry-gateway dev` does.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -89,7 +88,3 @@ async def delete_prefix(redis_url: str, prefix: str) -> int:
     finally:
         await client.aclose()
     return deleted
-
-
-def bench_environ() -> dict[str, str]:
-    return dict(os.environ)
