@@ -25,6 +25,7 @@ from admin_api.console_session import (
     Flash,
     apply_pending,
     end_session,
+    session_of,
     set_flash,
 )
 from admin_api.views import timestamp
@@ -159,4 +160,8 @@ def session_ended(request: web.Request, reason: str) -> web.Response:
 
 
 def error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
-    return render(request, "error.html", None, status, title=title, message=message)
+    try:
+        session = session_of(request)  # keeps the navigation when the user is signed in
+    except GatewayError:
+        session = None
+    return render(request, "error.html", session, status, title=title, message=message)

@@ -16,6 +16,10 @@
     return value >= 100 ? value.toFixed(0) : value.toFixed(1);
   }
 
+  function fmtAxis(value) {
+    return value >= 1000 ? (value / 1000) + "k" : String(Math.round(value * 10) / 10);
+  }
+
   function fmtCount(value) { return Number(value || 0).toLocaleString("en"); }
 
   function fmtSeconds(value) {
@@ -75,7 +79,7 @@
       var y = PAD_TOP + plotH * (1 - f);
       svg.appendChild(el("line", { x1: PAD_LEFT, x2: WIDTH, y1: y, y2: y, "class": "grid" }));
       var label = el("text", { x: PAD_LEFT - 6, y: y + 4, "class": "axis", "text-anchor": "end" });
-      label.textContent = fmtRate(top * f);
+      label.textContent = fmtAxis(top * f);
       svg.appendChild(label);
     });
     function points(key) {

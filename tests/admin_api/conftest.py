@@ -200,6 +200,7 @@ async def open_tab(browser: Any, console_site: str) -> AsyncIterator[Callable[..
             viewport={"width": width, "height": height},
             permissions=["clipboard-read", "clipboard-write"],
         )
+        context.set_default_timeout(10_000)
         contexts.append(context)
         return ConsoleTab(await context.new_page(), console_site)
 
