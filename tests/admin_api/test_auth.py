@@ -15,6 +15,7 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from gateway.app import create_app
 from gateway.config import Config
 from gateway.tokens import Role
 from tests.admin_api.conftest import APIKEYS, CreateKey, assert_error
@@ -261,3 +262,61 @@ async def test_tenant_a_can_neither_see_nor_revoke_tenant_bs_keys(
     assert revoke.status == 403
     b_listed = await (await client.get(APIKEYS, headers=tenant_b)).json()
     assert b_listed["items"][0]["isActive"] is True
+
+
+async def test_issuer_and_audience_are_enforced_over_http_when_configured(
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    make_config: Callable[..., Config],
+    tenant: uuid.UUID,
+) -> None:
+    config = make_config(jwt_issuer="https://auth.example", jwt_audience="hooksentry")
+    client = await aiohttp_client(create_app(config))
+    right = {"iss": "https://auth.example", "aud": "hooksentry"}
+
+    async def status(**extra: Any) -> int:
+        token = signed({k: v for k, v in claims_for(tenant, **extra).items() if v is not None})
+        return (await client.get(APIKEYS, headers={"Authorization": f"Bearer {token}"})).status
+
+    assert await status(**right) == 200
+    assert await status(**(right | {"iss": "https://evil.example"})) == 401
+    assert await status(**(right | {"aud": "another-service"})) == 401
+    assert await status(**(right | {"iss": None})) == 401
+    assert await status(**(right | {"aud": None})) == 401
+
+
+async def test_a_rotated_secret_is_honoured_only_while_it_is_listed(
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    make_config: Callable[..., Config],
+    tenant: uuid.UUID,
+) -> None:
+    new_secret = "new-secret-0123456789abcdef0123456789abcdef"
+    old = {"Authorization": f"Bearer {signed(claims_for(tenant), secret=JWT_SECRET)}"}
+    new = {"Authorization": f"Bearer {signed(claims_for(tenant), secret=new_secret)}"}
+
+    during = await aiohttp_client(create_app(make_config(jwt_secret=f"{new_secret},{JWT_SECRET}")))
+    assert (await during.get(APIKEYS, headers=old)).status == 200
+    assert (await during.get(APIKEYS, headers=new)).status == 200
+
+    after = await aiohttp_client(create_app(make_config(jwt_secret=new_secret)))
+    assert (await after.get(APIKEYS, headers=new)).status == 200
+    dropped = await after.get(APIKEYS, headers=old)
+    assert dropped.status == 401
+    assert dropped.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_leeway_is_honoured_over_http(
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    make_config: Callable[..., Config],
+    tenant: uuid.UUID,
+) -> None:
+    client = await aiohttp_client(create_app(make_config(jwt_leeway=10)))
+    now = int(time.time())
+
+    async def status(**extra: Any) -> int:
+        token = signed(claims_for(tenant, **extra))
+        return (await client.get(APIKEYS, headers={"Authorization": f"Bearer {token}"})).status
+
+    assert await status(exp=now - 5) == 200
+    assert await status(nbf=now + 5) == 200
+    assert await status(exp=now - 30) == 401
+    assert await status(nbf=now + 30) == 401
