@@ -93,7 +93,8 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = record.stack_info
-        return orjson.dumps(line, default=str).decode()
+        # Last pass over the whole line: the filter does not see nested extras (header dicts).
+        return redact(orjson.dumps(line, default=str).decode())
 
 
 class TextFormatter(logging.Formatter):
@@ -107,7 +108,7 @@ class TextFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line += "\n" + record.exc_text
-        return line
+        return redact(line)
 
 
 def _timestamp(created: float) -> str:

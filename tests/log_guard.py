@@ -1,13 +1,17 @@
 """Session-wide guard (RELIABILITY 22): nothing logged during the test run may carry a secret.
 
-A handler on the root logger, installed before collection, writes every record (message,
-extras, traceback) to a file as it was emitted, before any redaction. At the end of the session
-the file is scanned for API keys, JWTs and SHA-256 key hashes; one hit fails the run.
-Loaded from tests/conftest.py (`pytest_plugins`).
+A handler on the root logger, installed before collection, writes every record to a file twice
+over: as the production handler would write it (gateway.logs: redaction filter, JSON), for every
+logger; and as it was emitted, before any redaction, for the project's own loggers (`gateway.*`,
+`admin_api.*`), which must never be handed a secret at all. Third-party loggers (aiohttp logs a
+malformed request's raw bytes, headers included) are held to the production output. At the end
+of the session the file is scanned for API keys, JWTs and SHA-256 key hashes; one hit fails the
+run. Loaded from tests/conftest.py (`pytest_plugins`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -18,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from gateway.logs import JsonFormatter, RedactionFilter
+
 SECRETS = {
     "API key": re.compile(r"hks_[0-9a-f]{32}"),
     "JWT": re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),
@@ -25,26 +31,39 @@ SECRETS = {
 }
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _RECORDER = pytest.StashKey["Recorder"]()
+OWN_LOGGERS = ("gateway", "admin_api")
 
 
 class Recorder(logging.Handler):
-    """Appends one line per record: logger, level, message, extras and traceback."""
+    """Appends the production line of every record, and the raw one of the project's own."""
 
     def __init__(self, path: Path):
         super().__init__(logging.DEBUG)
         self.path = path
         self._file = path.open("a", encoding="utf-8")
+        self._redaction = RedactionFilter()
+        self._json = JsonFormatter()
 
     def emit(self, record: logging.LogRecord) -> None:
+        out = copy.copy(record)  # the filter rewrites records; others' handlers see the original
+        try:
+            self._redaction.filter(out)
+            self._file.write("OUT " + self._json.format(out).replace("\n", "\\n") + "\n")
+        except Exception:  # a record production could not format either: keep its raw form
+            self._write_raw(record)
+        if record.name.split(".")[0] in OWN_LOGGERS:
+            self._write_raw(record)
+        self._file.flush()
+
+    def _write_raw(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
         except Exception:  # a bad format string still shows its parts
             message = f"{record.msg!r} {record.args!r}"
         extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         trace = "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else ""
-        line = f"{record.name} {record.levelname} {message} {extras!r} {trace}"
+        line = f"RAW {record.name} {record.levelname} {message} {extras!r} {trace}"
         self._file.write(line.replace("\n", "\\n") + "\n")
-        self._file.flush()
 
     def close(self) -> None:
         self._file.close()
