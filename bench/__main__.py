@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, Path]:
         tool=args.tool,
         scenarios=tuple(s for s in args.scenarios.split(",") if s),
         targets=tuple(t for t in args.targets.split(",") if t),
+        propagation_revocations=20 if quick else 100,
     )
     unknown = set(options.scenarios) - set(SCENARIOS)
     if unknown:

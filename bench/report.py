@@ -97,6 +97,27 @@ def targets_check(rows: list[Row]) -> list[str]:
     return lines
 
 
+def propagation_lines(p: dict[str, Any] | None) -> list[str]:
+    """Scenario 4's figure from bench/revocation.py, against SPEC §4's 100 ms p99 bound."""
+    if not p:
+        return []
+    if "error" in p:
+        return [f"- FAIL revocation propagation could not be measured: {p['error']}"]
+    every, after = p["every_process"], p["every_process_after_200"]
+    label = (
+        f"revoked key rejected by all {p['processes']} processes within 100 ms p99 "
+        f"(from sending the DELETE, {p['revocations']} revocations)"
+    )
+    figure = f"p50 {every['p50_ms']} ms, p99 {every['p99_ms']} ms, max {every['max_ms']} ms"
+    ok = every["p99_ms"] <= 100 and p["never_rejected"] == 0
+    return [
+        _check(label, ok, figure),
+        f"  - after the DELETE's 200: p50 {after['p50_ms']} ms, p99 {after['p99_ms']} ms; "
+        f"the DELETE took p50 {p['revoke_call']['p50_ms']} ms; never rejected: "
+        f"{p['never_rejected']}",
+    ]
+
+
 def _check(label: str, ok: bool, value: Any) -> str:
     return f"- {'PASS' if ok else 'FAIL'} {label}: {value}"
 
@@ -137,6 +158,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         f"wall time {meta.get('wall_seconds')} s.",
         "",
         *targets_check(rows),
+        *propagation_lines(meta.get("revocation_propagation")),
     ]
     return "\n".join(lines) + "\n"
 

@@ -2,15 +2,18 @@
 
 Revocations go the way a tenant's would (DELETE /api/v1/apikeys/{id} with a bearer token), spread
 evenly over the run; the load keeps sending the revoked keys, so 401s are correct answers. The
-propagation figure (how soon every worker rejects a revoked key) is bench/revocation.py's job.
+propagation figure (how soon every process rejects a revoked key) is bench/revocation.py's
+job; `measure_propagation` runs it once per matrix, against the bench's stores.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -54,3 +57,19 @@ async def _revoke(
     except (aiohttp.ClientError, TimeoutError):
         status = 0
     return status, (time.perf_counter() - started) * 1e3
+
+
+async def measure_propagation(
+    dsn: str, redis_url: str, workdir: Path, revocations: int
+) -> dict[str, Any]:
+    """bench/revocation.py: 3 gateway processes, `revocations` revokes, p50/p99 until every
+    process rejects. Its own gateways, upstream and Redis prefix; the bench's database."""
+    from bench import revocation
+
+    print(f"  revocation propagation: 3 processes, {revocations} revocations", flush=True)
+    args = argparse.Namespace(processes=3, revocations=revocations, background=1)
+    try:
+        result: dict[str, Any] = await revocation.measure(args, dsn, redis_url, workdir)
+    except (RuntimeError, OSError, aiohttp.ClientError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return result

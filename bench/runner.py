@@ -19,7 +19,7 @@ from bench import procstat, scenarios, stack
 from bench.keyfile import write_keys
 from bench.load import LoadSpec, pick_tool, run_load
 from bench.pgcount import PgRelay
-from bench.revoker import revoke_during
+from bench.revoker import measure_propagation, revoke_during
 from bench.scenarios import COLD_KEYS, SCENARIOS, Material
 from bench.stores import delete_prefix, fresh_database, postgres_server, redis_server
 from gateway.config import Config, load_config
@@ -51,6 +51,7 @@ class Options:
     scenarios: tuple[str, ...] = tuple(SCENARIOS)
     targets: tuple[str, ...] = ("direct", "floor", "bare", "gateway")
     cold_keys: int = COLD_KEYS
+    propagation_revocations: int = 100  # scenario 4's figure, by bench/revocation.py
 
     def plan(self) -> list[tuple[str, str]]:
         return [(t, s) for t, s in PLAN if t in self.targets and s in self.scenarios]
@@ -66,6 +67,8 @@ class Bench:
     gateway_env: dict[str, str]
     gateway_config: Config
     body_file: Path
+    dsn: str
+    redis_url: str
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -78,11 +81,16 @@ async def run_matrix(options: Options, workdir: Path, environ: dict[str, str]) -
                 await _run_worker_count(bench, upstream, workers)
         finally:
             await upstream.stop()
+        propagation = None
+        if "revoke" in options.scenarios and "gateway" in options.targets:
+            count = options.propagation_revocations
+            propagation = await measure_propagation(bench.dsn, bench.redis_url, workdir, count)
     meta = {
         "tool": bench.tool,
         "options": {k: getattr(options, k) for k in Options.__slots__},
         "wall_seconds": round(time.monotonic() - started, 1),
         "negative_ttl": bench.gateway_config.l1_negative_ttl,
+        "revocation_propagation": propagation,
     }
     return {"meta": meta, "runs": bench.runs}
 
@@ -112,6 +120,8 @@ async def _environment(
                     env,
                     load_config(env),
                     body_file,
+                    dsn,
+                    redis_url,
                 )
             finally:
                 await relay.close()
