@@ -21,6 +21,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from gateway.config import Config
+from gateway.headers import peer_is_trusted
 from gateway.keys import CONFIG, TOKENS
 from gateway.tokens import Principal, TokenVerifier
 
@@ -155,6 +156,17 @@ class CsrfRejected(Exception):
     """The form's CSRF token is missing or does not match: the console answers 403."""
 
 
+def is_https(request: web.Request) -> bool:
+    """HTTPS here, or at a TLS-terminating proxy listed in `trusted_proxies` that says so."""
+    if request.secure:
+        return True
+    config = request.config_dict[CONFIG]
+    if not peer_is_trusted(request.remote, config.trusted_networks):
+        return False
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return proto == "https"
+
+
 def set_cookie(
     request: web.Request,
     response: web.StreamResponse,
@@ -167,7 +179,7 @@ def set_cookie(
         value,
         path=COOKIE_PATH,
         httponly=True,
-        secure=request.secure,
+        secure=is_https(request),
         samesite="Strict",
         max_age=max_age,
     )

@@ -222,3 +222,42 @@ async def test_console_pages_send_a_strict_content_security_policy(client: TestC
     assert "<script>" not in await reply.text() and " style=" not in await reply.text()
     reply = await client.get("/console/nope")
     assert reply.status == 404 and reply.content_type == "text/html"
+
+
+async def sign_in_cookie_header(client: TestClient, token: str, **headers: str) -> str:
+    """The session's Set-Cookie line (sent by hand: a client jar keeps Secure cookies off HTTP)."""
+    client.session.cookie_jar.clear()
+    form_page = await client.get("/console/sign-in", headers=headers)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form_page.text())
+    assert csrf is not None
+    nonce = form_page.cookies["hs_console_csrf"].value
+    client.session.cookie_jar.clear()
+    reply = await client.post(
+        "/console/sign-in",
+        data={"csrf_token": csrf.group(1), "token": token},
+        headers={**headers, "Cookie": f"hs_console_csrf={nonce}"},
+        allow_redirects=False,
+    )
+    assert reply.status == 303, await reply.text()
+    assert reply.headers["Location"] == "/console/keys"
+    cookie = next(
+        v for v in reply.headers.getall("Set-Cookie") if v.startswith("hs_console_session=")
+    )
+    return cookie
+
+
+async def test_session_cookie_is_secure_behind_a_trusted_tls_proxy(
+    aiohttp_client: Any, make_config: Callable[..., Config], tenant: uuid.UUID
+) -> None:
+    from gateway.app import create_app
+
+    config = make_config(trusted_proxies="127.0.0.1/32")
+    client = await aiohttp_client(create_app(config))
+    token = mint_token(config, tenant, Role.OWNER)
+    cookie = await sign_in_cookie_header(client, token, **{"X-Forwarded-Proto": "https"})
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Secure" not in await sign_in_cookie_header(client, token)
+
+    untrusted = await aiohttp_client(create_app(make_config()))
+    cookie = await sign_in_cookie_header(untrusted, token, **{"X-Forwarded-Proto": "https"})
+    assert "Secure" not in cookie  # anyone can send the header; only a trusted proxy counts
