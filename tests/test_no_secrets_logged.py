@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 
 import pytest
 
 from gateway.apikeys import generate_key
-from tests.log_guard import find_secrets, recorder_of
+from tests.log_guard import Recorder, find_secrets, recorder_of
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ0ZW5hbnRJZCI6IjEyMyJ9.c2lnbmF0dXJl"
 
@@ -37,3 +38,21 @@ def test_the_guard_recognises_keys_tokens_and_hashes() -> None:
         ]
     )
     assert find_secrets(text) == [(2, "API key"), (3, "JWT"), (4, "key hash")]
+
+
+def test_third_party_lines_are_judged_as_production_writes_them(tmp_path: Path) -> None:
+    # aiohttp logs a malformed request's raw bytes; the production handler redacts them. Our own
+    # loggers get no such allowance: their raw records must never carry a key.
+    recorder = Recorder(tmp_path / "guard.log")
+    key = generate_key()
+    third_party = {
+        "name": "aiohttp.server",
+        "msg": "bad request %r",
+        "args": (f"X-Api-Key: {key}",),
+    }
+    recorder.emit(logging.makeLogRecord(third_party))
+    recorder.emit(logging.makeLogRecord({"name": "gateway.proxy", "msg": f"checking {key}"}))
+    recorder.close()
+    lines = recorder.path.read_text(encoding="utf-8").splitlines()
+    assert [line.split(" ")[0] for line in lines] == ["OUT", "OUT", "RAW"]
+    assert find_secrets("\n".join(lines)) == [(3, "API key")]
