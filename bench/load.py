@@ -86,7 +86,9 @@ async def _run_wrk(spec: LoadSpec) -> LoadResult:
 
 def parse_wrk(data: dict[str, object]) -> LoadResult:
     def n(name: str) -> int:
-        return int(data[name])  # type: ignore[call-overload]
+        value = data[name]
+        assert isinstance(value, int)
+        return value
 
     statuses = data["statuses"]
     assert isinstance(statuses, dict)

