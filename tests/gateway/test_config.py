@@ -60,13 +60,30 @@ def test_the_spec_environment_variables_override_the_defaults(
     assert getattr(load({env: raw}), field) == value
 
 
+# Valid, non-default values for settings whose text has rules; other settings get a generic one.
+SAMPLES = {
+    "database_url": ("postgresql://gw@db:5432/gw", "postgresql://gw@db:5432/gw"),
+    "redis_url": ("redis://cache:6379/1", "redis://cache:6379/1"),
+    "ingest_upstream": ("http://ingest:8000", "http://ingest:8000"),
+    "jwt_secret": (SECRET, (SECRET,)),
+    "jwt_algorithms": ("HS384", ("HS384",)),
+    "trusted_proxies": ("10.0.0.0/8", ("10.0.0.0/8",)),
+    "log_format": ("text", "text"),
+    "log_level": ("DEBUG", "DEBUG"),
+    "jwt_leeway": ("3", 3.0),
+    "pg_pool_min": ("2", 2),
+}
+GENERIC = {"int": ("7", 7), "float": ("7.5", 7.5), "str": ("sample", "sample")}
+
+
 def test_every_setting_has_an_environment_variable() -> None:
     for field in dataclasses.fields(Config):
-        if field.type in ("int", "float"):
-            env = {f"HOOKSENTRY_{field.name.upper()}": "7"}
-            if field.name == "jwt_leeway" or field.name.startswith("pg_pool"):
-                env = {f"HOOKSENTRY_{field.name.upper()}": "1"}
-            assert getattr(load(env), field.name) == int(next(iter(env.values())))
+        env, expected = SAMPLES.get(field.name) or GENERIC.get(str(field.type), ("", None))
+        if field.type == "bool":
+            env, expected = ("false", False) if getattr(load(), field.name) else ("true", True)
+        assert expected is not None, f"add a sample value for {field.name}"
+        config = load({f"HOOKSENTRY_{field.name.upper()}": env})
+        assert getattr(config, field.name) == expected, field.name
 
 
 def test_the_environment_overrides_a_config_file(tmp_path: Path) -> None:
