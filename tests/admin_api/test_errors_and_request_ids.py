@@ -64,8 +64,8 @@ async def test_every_response_carries_the_request_id_echoed_when_sane(
 
 @pytest.mark.parametrize(
     "sent",
-    ["has spaces in it", "x" * 300, "semi;colon", 'quote"d', "<script>", "a/b", "é"],
-    ids=["spaces", "300-chars", "semicolon", "quote", "markup", "slash", "non-ascii"],
+    ["", "has spaces", "x" * 129, "x" * 300, "semi;colon", 'quote"d', "<script>", "a/b", "é"],
+    ids=["empty", "spaces", "129-chars", "300-chars", "semicolon", "quote", "markup", "slash", "é"],
 )
 async def test_an_insane_request_id_is_replaced_by_a_generated_one(
     client: TestClient, owner: dict[str, str], sent: str
