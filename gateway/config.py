@@ -137,6 +137,8 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if kind == "bool":
             return _to_bool(value)
+        if isinstance(value, bool) or (kind == "int" and isinstance(value, float)):
+            raise ValueError(value)  # TOML `true` or `8080.9` for a number is a mistake, not 1/8080
         if kind == "int":
             return int(value)
         if kind == "float":
@@ -144,7 +146,9 @@ def _coerce(name: str, value: Any) -> Any:
         if kind == "tuple[str, ...]":
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(str(i).strip() for i in items if str(i).strip())
-        return str(value)
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return value
     except (TypeError, ValueError):
         raise ConfigError(f"{env} ({name}) has a bad value: expected {kind}") from None
 
