@@ -42,7 +42,7 @@ CSP = "; ".join(
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self'",
         "connect-src 'self'",
         "form-action 'self'",
         "frame-ancestors 'none'",
@@ -140,7 +140,9 @@ _HTTP_TEXT = {
 def _secure(request: web.Request, response: web.StreamResponse) -> None:
     apply_pending(request, response)
     response.headers.update(SECURITY_HEADERS)
-    if not request.path.startswith("/console/static/"):
+    if request.path.startswith("/console/static/"):
+        response.headers["Cache-Control"] = "public, max-age=3600"  # URLs carry a content hash
+    else:
         response.headers["Cache-Control"] = "no-store"
 
 
