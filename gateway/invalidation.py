@@ -36,7 +36,7 @@ class Invalidatable(Protocol):
 
     def mark_down(self, since: float) -> None: ...
 
-    def mark_up(self) -> None: ...
+    def mark_up(self, *, after_gap: bool) -> None: ...
 
 
 class ListenerStale(Exception):
@@ -123,7 +123,8 @@ class InvalidationListener:
             if self._confirmations > 1:
                 self._cache.resubscribes += 1
                 log.warning("invalidation listener resubscribed; key cache cleared")
-            self._cache.mark_up()  # clears L1: whatever was published meanwhile is gone
+            # Clears L1: whatever was published meanwhile is gone.
+            self._cache.mark_up(after_gap=self._confirmations > 1)
             self._session_confirmed = True
             self._outage_logged = False
             self.subscribed.set()

@@ -67,6 +67,8 @@ class KeyCache:
         self._negative: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
         self._inflight: dict[bytes, asyncio.Task[KeyRecord | None]] = {}
         self._redis_paused_until = 0.0
+        self._l2_ttl = float(config.redis_key_ttl)
+        self._verify_l2_until = 0.0
         self.epoch = 0
         # Set while the invalidation listener is not subscribed (from the start until it first
         # is): entries older than this are not served. None = coherent.
@@ -122,10 +124,17 @@ class KeyCache:
             self.down_since = since
             self.clear()
 
-    def mark_up(self) -> None:
-        """Subscribed again: anything cached during the gap may be stale, so start afresh."""
+    def mark_up(self, *, after_gap: bool) -> None:
+        """Subscribed: anything cached before may be stale, so start afresh.
+
+        After a gap, Redis itself may still hold an "active" entry for a key revoked meanwhile
+        (the revoke could not write its marker), for up to its TTL: until then an "active" from
+        Redis is checked against PostgreSQL. A "revoked" from Redis is always final.
+        """
         self.clear()
         self.down_since = None
+        if after_gap:
+            self._verify_l2_until = monotonic() + self._l2_ttl
 
     def __contains__(self, key_hash: bytes) -> bool:
         return key_hash in self._positive or key_hash in self._negative
@@ -152,6 +161,8 @@ class KeyCache:
     async def _lookup(self, key_hash: bytes) -> KeyRecord | None:
         start_epoch = self.epoch
         record, redis_ok = await self._l2_get(key_hash)
+        if record is not None and not record.revoked and not self._l2_trusted():
+            record = None  # possibly stale: ask the truth
         if record is not None:
             self.redis_hits += 1
         else:
@@ -161,6 +172,9 @@ class KeyCache:
         if self.epoch == start_epoch:
             self._put(key_hash, record, monotonic())
         return record
+
+    def _l2_trusted(self) -> bool:
+        return self.down_since is None and monotonic() >= self._verify_l2_until
 
     async def _l2_get(self, key_hash: bytes) -> tuple[KeyRecord | None, bool]:
         """(record or None, whether Redis answered). a failure is not "missing"."""

@@ -11,10 +11,13 @@ import time
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from gateway.apikeys import hash_key
 from gateway.app import create_app
+from gateway.l2 import decode
 from tests.gateway.cache_rig import eventually
+from tests.relay import Relay
 
 
 @pytest.fixture
@@ -72,6 +75,38 @@ async def test_redis_restart_during_a_revocation_clears_every_cache(
         await eventually(lambda rig=rig: rig.cache.resubscribes == 1)
         assert await resolves_revoked(rig, h)
     assert_no_secrets_logged(capture_logs, key.key)
+
+
+async def test_key_revoked_while_redis_unreachable_is_rejected_although_redis_says_active(
+    fast_config, redis_url, make_rig, aiohttp_client, new_key, auth, capture_logs
+):
+    """Redis is cut off (not restarted, so it keeps its entries) while a key is revoked: the
+    marker is never written, Redis still says "active" when the network heals, and no process
+    may believe it after the gap."""
+    relay = await Relay.for_url(redis_url)
+    try:
+        config = fast_config(redis_url=relay.rewrite(redis_url))
+        admin = await aiohttp_client(create_app(config))
+        key = await new_key(admin)
+        h = hash_key(key.key)
+        rig = await make_rig(config)
+        assert (await rig.cache.resolve(h)).revoked is False  # filled into Redis as active
+
+        await relay.refuse()
+        await eventually(lambda: rig.cache.down_since is not None, within=3)
+        r = await admin.delete(f"/api/v1/apikeys/{key.key_id}", headers=auth(key.tenant_id))
+        assert r.status == 200
+        await relay.reopen()
+        await eventually(lambda: rig.cache.resubscribes == 1 and rig.cache.down_since is None)
+
+        direct = Redis.from_url(redis_url)
+        stale = await direct.get(rig.l2.key(h))
+        await direct.aclose()
+        assert decode(stale).revoked is False  # the stale entry really is there
+        assert await resolves_revoked(rig, h)
+        assert_no_secrets_logged(capture_logs, key.key)
+    finally:
+        await relay.close()
 
 
 async def test_hung_redis_is_noticed_and_l1_cleared_after_it_recovers(

@@ -46,8 +46,8 @@ async def test_another_process_is_answered_by_redis_not_postgresql(
     make_rig, fast_config, client, new_key
 ):
     key = await new_key(client)
-    first = await make_rig(fast_config(), listen=False)
-    second = await make_rig(fast_config(), listen=False)
+    first = await make_rig(fast_config())
+    second = await make_rig(fast_config())
     h = hash_key(key.key)
 
     assert await first.cache.resolve(h) == await second.cache.resolve(h)
