@@ -16,7 +16,7 @@ import contextlib
 import socket
 import struct
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _CHUNK = 65536
 
@@ -31,6 +31,7 @@ class _Link:
 class Relay:
     def __init__(self, target_host: str, target_port: int, host: str = "127.0.0.1"):
         self.target = (target_host, target_port)
+        self.target_unix: str | None = None  # a Unix socket path instead of host:port
         self.host = host
         self.port = 0
         self.delay = 0.0
@@ -48,15 +49,25 @@ class Relay:
 
     @classmethod
     async def for_url(cls, url: str) -> Relay:
+        """In front of the server a postgresql:// or redis:// URL names (TCP or, for libpq-style
+        `?host=/socket/dir` URLs such as the embedded PostgreSQL's, a Unix socket)."""
         parts = urlsplit(url)
-        return await cls.start(parts.hostname or "127.0.0.1", parts.port or 5432)
+        default_port = 5432 if parts.scheme.startswith("postgres") else 6379
+        relay = cls(parts.hostname or "127.0.0.1", parts.port or default_port)
+        socket_dir = dict(parse_qsl(parts.query)).get("host", "")
+        if socket_dir.startswith("/"):
+            relay.target_unix = f"{socket_dir}/.s.PGSQL.{parts.port or default_port}"
+        await relay._listen()
+        return relay
 
     def rewrite(self, url: str) -> str:
-        """The same URL with this relay's host and port."""
+        """The same URL with this relay's host and port (and no socket-directory `host`)."""
         parts = urlsplit(url)
         netloc = parts.netloc.rsplit("@", 1)
         userinfo = netloc[0] + "@" if len(netloc) == 2 else ""
-        return urlunsplit(parts._replace(netloc=f"{userinfo}{self.host}:{self.port}"))
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+        netloc = f"{userinfo}{self.host}:{self.port}"
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
 
     @property
     def open_connections(self) -> int:
@@ -111,7 +122,10 @@ class Relay:
         self._links.add(link)
         try:
             await self._flowing.wait()
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            if self.target_unix:
+                up_reader, up_writer = await asyncio.open_unix_connection(self.target_unix)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self.target)
             link.server = up_writer
             link.tasks = [
                 asyncio.create_task(self._pipe(reader, up_writer)),
