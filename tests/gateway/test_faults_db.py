@@ -95,3 +95,27 @@ async def test_exhausted_pool_fails_fast(fast_config, make_rig, client, new_key)
             await rig.cache.resolve(hash_key(key.key))
         assert time.monotonic() - start < config.pg_acquire_timeout + 0.3
     assert (await rig.cache.resolve(hash_key(key.key))).revoked is False
+
+
+async def test_sender_gets_503_never_401_while_postgresql_is_cut(
+    make_gateway, pg_relay, database_url, new_key
+):
+    """RELIABILITY 9 as a sender sees it: cached key 202, uncached key 503 + Retry-After."""
+    gateway = await make_gateway(
+        database_url=pg_relay.rewrite(database_url), pg_acquire_timeout=0.5, pg_command_timeout=1.0
+    )
+    cached, uncached = await new_key(gateway), await new_key(gateway)
+    r = await gateway.post(cached.ingest_path, data=b"{}", headers={"X-Api-Key": cached.key})
+    assert r.status == 202
+
+    await pg_relay.refuse()
+    r = await gateway.post(cached.ingest_path, data=b"{}", headers={"X-Api-Key": cached.key})
+    assert r.status == 202
+    r = await gateway.post(uncached.ingest_path, data=b"{}", headers={"X-Api-Key": uncached.key})
+    assert r.status == 503
+    assert r.headers["Retry-After"]
+    assert (await r.json())["error"] == "auth_unavailable"
+
+    await pg_relay.reopen()
+    r = await gateway.post(uncached.ingest_path, data=b"{}", headers={"X-Api-Key": uncached.key})
+    assert r.status == 202
