@@ -100,7 +100,8 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     length = request.content_length
     if length is not None and length > limit:
         raise PayloadTooLarge()
-    if request.version == HttpVersion11 and "100-continue" in request.headers.get("Expect", ""):
+    expect = request.headers.get("Expect")
+    if expect and request.version == HttpVersion11 and expect.lower() == "100-continue":
         await request.writer.write(_CONTINUE)
         request.writer.output_size = 0
     try:
@@ -122,7 +123,7 @@ def _upstream_headers(
         peer=peer,
         peer_trusted=bool(trusted) and peer_is_trusted(peer, trusted),
         scheme=request.scheme,
-        host=request.host,
+        host=request.headers.get("Host"),  # not request.host: its fallback is a blocking getfqdn()
         request_id=request_id_of(request),
         tenant_id=str(record.tenant_id),
         key_id=str(record.key_id),

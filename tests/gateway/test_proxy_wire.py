@@ -57,6 +57,17 @@ async def test_a_well_formed_raw_request_is_forwarded(
     assert upstream.received[0].body == b"hello"
 
 
+async def test_http_1_0_without_host_is_forwarded_without_forwarded_host(
+    gateway: TestClient, key: ApiKey, upstream: RecordingUpstream
+) -> None:
+    request = (
+        f"POST {key.ingest_path} HTTP/1.0\r\nX-Api-Key: {key.key}\r\nContent-Length: 2\r\n\r\n{{}}"
+    )
+    answer = await exchange(gateway.port, request.encode())
+    assert status_of(answer) == 202
+    assert "X-Forwarded-Host" not in upstream.received[0].headers
+
+
 SMUGGLING = {
     "content-length-and-transfer-encoding": (
         ["Content-Length: 5", "Transfer-Encoding: chunked"],
