@@ -27,6 +27,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -103,7 +104,9 @@ async def one_revocation(
     return [answered] + [at - sent for at in await asyncio.gather(*probes)]
 
 
-async def background(session: aiohttp.ClientSession, url: str, key: str, stop: asyncio.Event):
+async def background(
+    session: aiohttp.ClientSession, url: str, key: str, stop: asyncio.Event
+) -> None:
     while not stop.is_set():  # other senders' traffic, so that the processes are not idle
         await ingest(session, url, key)
 
@@ -131,7 +134,9 @@ async def create_tenant(dsn: str) -> uuid.UUID:
     return tenant
 
 
-async def measure(args: argparse.Namespace, dsn: str, redis_url: str, workdir: Path) -> dict:
+async def measure(
+    args: argparse.Namespace, dsn: str, redis_url: str, workdir: Path
+) -> dict[str, Any]:
     prefix = f"hs-bench-rev-{uuid.uuid4().hex[:8]}:"
     secret = secrets.token_hex(32)
     upstream = await start_upstream(workdir)
@@ -189,7 +194,7 @@ async def measure(args: argparse.Namespace, dsn: str, redis_url: str, workdir: P
     }
 
 
-async def main_async(args: argparse.Namespace) -> dict:
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hs-bench-rev-") as tmp:
         with postgres_server(dict(os.environ)) as pg, redis_server(dict(os.environ)) as redis_url:
             async with fresh_database(pg) as dsn:

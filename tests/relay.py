@@ -63,10 +63,9 @@ class Relay:
     def rewrite(self, url: str) -> str:
         """The same URL with this relay's host and port (and no socket-directory `host`)."""
         parts = urlsplit(url)
-        netloc = parts.netloc.rsplit("@", 1)
-        userinfo = netloc[0] + "@" if len(netloc) == 2 else ""
+        userinfo, at, _ = parts.netloc.rpartition("@")
         query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
-        netloc = f"{userinfo}{self.host}:{self.port}"
+        netloc = f"{userinfo}{at}{self.host}:{self.port}"
         return urlunsplit(parts._replace(netloc=netloc, query=query))
 
     @property
