@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,15 +15,14 @@ from redis.asyncio import Redis
 
 from gateway.app import create_app
 from gateway.config import Config
-from tests.admin_api.conftest import APIKEYS, CreateKey, Invalidations, assert_error
-
-KEY_FORM = re.compile(r"hks_[0-9a-f]{32}")
-TIMESTAMP_FORM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
-
-
-def parse_timestamp(text: str) -> datetime:
-    assert TIMESTAMP_FORM.fullmatch(text), text
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+from tests.admin_api.conftest import (
+    APIKEYS,
+    KEY_FORM,
+    CreateKey,
+    Invalidations,
+    assert_error,
+    parse_timestamp,
+)
 
 
 async def test_create_answers_201_with_location_and_the_plain_key_once(

@@ -16,8 +16,13 @@ from redis.asyncio import Redis
 
 from gateway.app import create_app
 from gateway.config import Config
-from tests.admin_api.conftest import APIKEYS, CreateKey, Invalidations, assert_error
-from tests.admin_api.test_create_key import parse_timestamp
+from tests.admin_api.conftest import (
+    APIKEYS,
+    CreateKey,
+    Invalidations,
+    assert_error,
+    parse_timestamp,
+)
 
 
 async def test_revoke_answers_200_with_the_revoked_key(
