@@ -21,6 +21,7 @@ from gateway.config import Config
 from gateway.db import Database, migrate
 from gateway.embedded import with_embedded
 from gateway.keys import DB, KEY_CACHE, L2
+from gateway.logs import AccessLogger
 from gateway.standin import create_standin_app
 from gateway.tokens import Principal, Role, mint_token
 
@@ -53,7 +54,7 @@ async def _serve(config: Config) -> None:
 
 
 async def _start(app: web.Application, host: str, port: int, runners: list[web.AppRunner]) -> int:
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLogger)
     await runner.setup()
     runners.append(runner)
     site = web.TCPSite(runner, host, port)

@@ -26,7 +26,7 @@ from gateway.headers import (
     peer_is_trusted,
     upstream_request_headers,
 )
-from gateway.keys import KEY_CACHE, METRICS, PROXY, UPSTREAM
+from gateway.keys import KEY_CACHE, KEY_ID, METRICS, PROXY, TENANT_ID, UPSTREAM
 from gateway.middlewares import request_id_of
 from gateway.ratelimit import RateLimiter, retry_after
 from gateway.upstream import upstream_ctx
@@ -72,8 +72,10 @@ async def ingest(request: web.Request) -> web.StreamResponse:
         raise TenantMismatch()
     if settings.limiter is not None and (wait := settings.limiter.take(record.key_id)):
         raise RateLimited(headers={"Retry-After": retry_after(wait)})
+    request[TENANT_ID] = tenant_id = str(record.tenant_id)  # for the access log
+    request[KEY_ID] = key_id = str(record.key_id)
     body = await _read_body(request, settings.body_limit)
-    headers = _upstream_headers(request, record, settings.trusted)
+    headers = _upstream_headers(request, tenant_id, key_id, settings.trusted)
     exchange = app[UPSTREAM].forward("POST", request.raw_path, headers, body)
     reply = await app[METRICS].track_upstream(exchange)
     response = web.Response(status=reply.status)
@@ -115,7 +117,7 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
 
 
 def _upstream_headers(
-    request: web.Request, record: KeyRecord, trusted: tuple[Network, ...]
+    request: web.Request, tenant_id: str, key_id: str, trusted: tuple[Network, ...]
 ) -> CIMultiDict[str]:
     peer = request.remote
     return upstream_request_headers(
@@ -125,6 +127,6 @@ def _upstream_headers(
         scheme=request.scheme,
         host=request.headers.get("Host"),  # not request.host: its fallback is a blocking getfqdn()
         request_id=request_id_of(request),
-        tenant_id=str(record.tenant_id),
-        key_id=str(record.key_id),
+        tenant_id=tenant_id,
+        key_id=key_id,
     )

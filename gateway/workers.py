@@ -31,6 +31,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config
+from gateway.logs import AccessLogger
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ async def _serve_until_signalled(config: Config, ready: Event | None) -> int:
     runner = web.AppRunner(
         create_app(config),
         access_log=logging.getLogger("aiohttp.access") if config.access_log else None,
+        access_log_class=AccessLogger,
         shutdown_timeout=config.shutdown_timeout * _DRAIN_SHARE,
         handle_signals=False,
     )
