@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from time import monotonic
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _CLOSE_TIMEOUT = 2.0
+_RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
 
 
 def create_redis(config: Config, *, timeout: float | None = None) -> Redis:
@@ -38,8 +41,9 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     client = create_redis(config)
     app[REDIS] = client
-    app[L2] = RedisL2(client, config)
+    app[L2] = l2 = RedisL2(client, config)
     yield
+    await l2.cancel_retries()
     await close_redis(client)
 
 
@@ -67,6 +71,7 @@ class RedisL2:
         self.ttl = config.redis_key_ttl
         self.prefix = config.redis_prefix
         self.channel = config.redis_prefix + "invalidate"
+        self._retries: set[asyncio.Task[None]] = set()
 
     def key(self, key_hash: bytes) -> str:
         return f"{self.prefix}key:{key_hash.hex()}"
@@ -81,12 +86,44 @@ class RedisL2:
         await self.client.set(self.key(key_hash), encode(record), nx=True, ex=self.ttl)
 
     async def revoke(self, key_hash: bytes, record: KeyRecord) -> None:
-        """Write the marker over whatever is there, then tell every process. Never raises."""
+        """Write the marker over whatever is there, then tell every process. Never raises.
+
+        When this process cannot reach Redis, other processes may still read the old "active"
+        entry from it, so the marker is retried in the background (for as long as such an entry
+        can live) instead of being left to the entry's TTL.
+        """
+        if not await self._mark_and_publish(key_hash, record):
+            task = asyncio.create_task(self._retry_revoke(key_hash, record))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+
+    async def _mark_and_publish(self, key_hash: bytes, record: KeyRecord) -> bool:
         try:
             await self.client.set(self.key(key_hash), encode(record), ex=self.ttl)
+            await self.client.publish(self.channel, key_hash.hex())
         except REDIS_ERRORS as exc:
-            log.warning("revocation marker not written: %s", type(exc).__name__)
-        await self.publish(key_hash)
+            log.warning("revocation marker not written yet: %s", type(exc).__name__)
+            return False
+        return True
+
+    async def _retry_revoke(self, key_hash: bytes, record: KeyRecord) -> None:
+        deadline = monotonic() + self.ttl
+        delay = _RETRY_FIRST
+        while monotonic() < deadline:
+            await asyncio.sleep(delay)
+            if await self._mark_and_publish(key_hash, record):
+                log.info(
+                    "revocation marker written after retrying", extra={"key_id": str(record.key_id)}
+                )
+                return
+            delay = min(delay * 2, _RETRY_MAX)
+        log.error("revocation marker never written", extra={"key_id": str(record.key_id)})
+
+    async def cancel_retries(self) -> None:
+        for task in list(self._retries):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def publish(self, key_hash: bytes) -> None:
         """Best effort: PostgreSQL is the truth; listeners' gap handling covers a lost message."""
