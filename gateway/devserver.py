@@ -17,7 +17,7 @@ from aiohttp import web
 from admin_api.service import CreatedKey, KeyService
 from admin_api.store import KeyStore, TenantStore
 from gateway.app import create_app
-from gateway.config import Config
+from gateway.config import Config, ConfigError
 from gateway.db import Database, migrate
 from gateway.embedded import with_embedded
 from gateway.keys import DB, KEY_CACHE, L2
@@ -58,7 +58,10 @@ async def _start(app: web.Application, host: str, port: int, runners: list[web.A
     await runner.setup()
     runners.append(runner)
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sockets = site._server.sockets if site._server else ()  # type: ignore[union-attr]
     return int(sockets[0].getsockname()[1]) if sockets else port
 

