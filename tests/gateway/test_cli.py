@@ -1,0 +1,143 @@
+"""The `hooksentry-gateway` command as a user runs it: a real subprocess, real stores."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import aiohttp
+import jwt
+import pytest
+
+from gateway.config import Config
+from tests.gateway.cache_rig import free_port
+
+CLI = [sys.executable, "-m", "gateway"]
+
+
+@pytest.fixture
+def cli_env(config: Config) -> dict[str, str]:
+    return os.environ | {
+        "HOOKSENTRY_DATABASE_URL": config.database_url,
+        "HOOKSENTRY_REDIS_URL": config.redis_url,
+        "HOOKSENTRY_JWT_SECRET": ",".join(config.jwt_secret),
+        "HOOKSENTRY_LOG_LEVEL": "WARNING",
+    }
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_tenant_create_list_and_deactivate(cli_env: dict[str, str]) -> None:
+    wanted = uuid.uuid4()
+    created = run(cli_env, "tenant", "create", "--name", "Globex", "--id", str(wanted))
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == str(wanted)
+
+    listed = run(cli_env, "tenant", "list")
+    assert re.search(rf"^{wanted}\s+active\s+\S+\s+Globex$", listed.stdout, re.M)
+
+    assert run(cli_env, "tenant", "deactivate", str(wanted)).returncode == 0
+    assert re.search(rf"^{wanted}\s+inactive", run(cli_env, "tenant", "list").stdout, re.M)
+    missing = run(cli_env, "tenant", "deactivate", str(uuid.uuid4()))
+    assert missing.returncode == 1 and "no tenant" in missing.stderr
+
+
+def test_token_is_signed_with_the_configured_secret(
+    cli_env: dict[str, str], config: Config
+) -> None:
+    tenant = uuid.uuid4()
+    out = run(cli_env, "token", "--tenant", str(tenant), "--role", "Viewer", "--ttl", "120")
+    assert out.returncode == 0, out.stderr
+    claims = jwt.decode(out.stdout.strip(), config.jwt_secret[0], algorithms=["HS256"])
+    assert claims["tenantId"] == str(tenant) and claims["role"] == "Viewer"
+    assert claims["exp"] - claims["iat"] == 120
+
+
+def test_migrate_reports_an_up_to_date_database(cli_env: dict[str, str]) -> None:
+    out = run(cli_env, "migrate")
+    assert out.returncode == 0, out.stderr
+    assert "up to date" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HOOKSENTRY_PORT": "eighty"}, "HOOKSENTRY_PORT (port) has a bad value"),
+        ({"HOOKSENTRY_DATABASE_URL": "mysql://x"}, "HOOKSENTRY_DATABASE_URL (database_url) must"),
+        ({"HOOKSENTRY_JWT_SECRET": "short"}, "HOOKSENTRY_JWT_SECRET (jwt_secret) entries must"),
+    ],
+)
+def test_bad_configuration_is_one_line_not_a_traceback(
+    cli_env: dict[str, str], env: dict[str, str], message: str
+) -> None:
+    out = run(cli_env | env, "serve")
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_serve_without_a_database_names_the_missing_setting(cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "HOOKSENTRY_DATABASE_URL"}
+    out = run(env, "serve")
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith("HOOKSENTRY_DATABASE_URL (database_url) is not set")
+
+
+async def test_dev_quickstart_gets_202_then_401_after_the_printed_revoke(tmp_path: Path) -> None:
+    """The README's first command on a machine with nothing configured: embedded everything."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
+    env |= {"HOOKSENTRY_DATA_DIR": str(tmp_path / "data"), "HOOKSENTRY_PORT": str(port)}
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        banner = await asyncio.wait_for(_read_banner(proc), 60)
+        send = _curl(banner, "Send a webhook")
+        revoke = _curl(banner, "revoke the quickstart key", skip=1)
+        async with aiohttp.ClientSession() as http:
+            assert await _replay(http, send) == 202
+            assert await _replay(http, revoke) == 200
+            assert await _replay(http, send) == 401
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def _read_banner(proc: asyncio.subprocess.Process) -> str:
+    assert proc.stdout is not None
+    lines = []
+    while not lines or not lines[-1].startswith("Console:"):
+        line = await proc.stdout.readline()
+        assert line, "dev exited before printing its quickstart"
+        lines.append(line.decode().strip())
+    return "\n".join(lines)
+
+
+def _curl(banner: str, heading: str, skip: int = 0) -> str:
+    """The curl command printed under a heading (continuation lines joined)."""
+    after = banner.split(heading, 1)[1].splitlines()[1:]
+    commands = " ".join(after).replace("\\ ", " ").split("curl ")[1:]
+    return commands[skip]
+
+
+async def _replay(http: aiohttp.ClientSession, command: str) -> int:
+    method = re.search(r"-X (\w+)", command)
+    url = re.search(r"(http://\S+)", command)
+    headers = dict(h.split(": ", 1) for h in re.findall(r"-H '([^']+)'", command))
+    data = re.search(r"-d '([^']+)'", command)
+    assert url is not None
+    async with http.request(
+        method.group(1) if method else "GET",
+        url.group(1),
+        headers=headers,
+        data=data.group(1) if data else None,
+    ) as r:
+        return r.status
