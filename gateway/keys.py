@@ -10,24 +10,28 @@ from redis.asyncio import Redis
 
 from gateway.config import Config
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the modules below import this one: their types are for annotations only
     from prometheus_client import CollectorRegistry
 
+    from gateway.db import Database
+    from gateway.keycache import KeyCache
+    from gateway.l2 import RedisL2
     from gateway.metrics import Metrics
     from gateway.proxy import ProxySettings
+    from gateway.tokens import TokenVerifier
     from gateway.upstream import Upstream
 
 CONFIG = web.AppKey("config", Config)
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", Redis)
-TOKENS = web.AppKey["TokenVerifier"]("tokens")
-DB = web.AppKey["Database"]("db")
-L2 = web.AppKey["RedisL2"]("l2")
-KEY_CACHE = web.AppKey["KeyCache"]("key_cache")
-UPSTREAM = web.AppKey["Upstream"]("upstream")
-PROXY = web.AppKey["ProxySettings"]("proxy")
-METRICS = web.AppKey["Metrics"]("metrics")
-METRICS_REGISTRY = web.AppKey["CollectorRegistry"]("metrics_registry")
+TOKENS: web.AppKey[TokenVerifier] = web.AppKey("tokens")
+DB: web.AppKey[Database] = web.AppKey("db")
+L2: web.AppKey[RedisL2] = web.AppKey("l2")
+KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
+UPSTREAM: web.AppKey[Upstream] = web.AppKey("upstream")
+PROXY: web.AppKey[ProxySettings] = web.AppKey("proxy")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
 
 REQUEST_ID = web.RequestKey("request_id", str)
 # Set by the proxy once the key is known; the access log and error logs carry them.

@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from time import monotonic
+from typing import cast
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -78,7 +79,8 @@ class RedisL2:
 
     async def get(self, key_hash: bytes) -> KeyRecord | None:
         """None means "Redis has no entry"; a Redis failure raises (it is not "missing")."""
-        raw = await self.client.get(self.key(key_hash))
+        # The client is built without decode_responses, so Redis answers are bytes.
+        raw = cast("bytes | None", await self.client.get(self.key(key_hash)))
         return None if raw is None else decode(raw)
 
     async def fill(self, key_hash: bytes, record: KeyRecord) -> None:
