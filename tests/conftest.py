@@ -44,9 +44,7 @@ def redis_prefix() -> str:
 
 
 @pytest.fixture
-def make_config(
-    database_url: str, redis_url: str, redis_prefix: str
-) -> Callable[..., Config]:
+def make_config(database_url: str, redis_url: str, redis_prefix: str) -> Callable[..., Config]:
     """A Config for tests: real stores, the test secret; keyword arguments override settings."""
 
     def make(**overrides: Any) -> Config:
@@ -102,7 +100,9 @@ async def tenant(new_tenant: Callable[..., Any]) -> uuid.UUID:
 def auth(config: Config) -> Callable[..., dict[str, str]]:
     """Headers with a bearer token for a tenant and role (default Owner)."""
 
-    def headers(tenant_id: uuid.UUID, role: Role | str | int = Role.OWNER, **claims: Any) -> dict[str, str]:
+    def headers(
+        tenant_id: uuid.UUID, role: Role | str | int = Role.OWNER, **claims: Any
+    ) -> dict[str, str]:
         if isinstance(role, Role):
             token = mint_token(config, tenant_id, role, **claims)
         else:  # a raw role claim (a number, any-case name, unknown value): re-sign with it

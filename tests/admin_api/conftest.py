@@ -146,7 +146,7 @@ async def browser() -> AsyncIterator[Any]:
     """Headless chromium from apt (never a Playwright download)."""
     from playwright.async_api import async_playwright
 
-    if not os.path.exists(CHROMIUM):
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - one stat before launching a browser
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     async with async_playwright() as playwright:
         instance = await playwright.chromium.launch(
@@ -196,7 +196,7 @@ class ConsoleTab:
         return value
 
     def assert_no_secret_in_urls(self, *secrets: str) -> None:
-        for url in self.urls + [self.page.url]:
+        for url in [*self.urls, self.page.url]:
             assert "hks_" not in url, url
             for secret in secrets:
                 assert secret not in url, url
