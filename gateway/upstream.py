@@ -1,33 +1,35 @@
 """The upstream ingest service behind one small interface: forward(...) -> UpstreamReply.
 
-One `ClientSession` per process owns the keep-alive pool. Retry rule (SPEC §2 failures): only a
-refused connection, where nothing was sent, is retried, once and at once. Anything that may
-have reached the upstream (a reset, a pooled connection the upstream had closed, a half answer)
-becomes a 502 and is never sent again; a timeout becomes a 504.
+One `UpstreamClient` per process (gateway/upstream_client.py) owns the keep-alive pool. Retry
+rule (SPEC §2 failures): only a refused connection, where nothing was sent, is retried, once and
+at once. Anything that may have reached the upstream (a reset, a pooled connection the upstream
+had closed, a half answer) becomes a 502 and is never sent again; a timeout becomes a 504.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
-from multidict import CIMultiDictProxy, MultiMapping
-from yarl import URL
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from gateway.config import Config
 from gateway.errors import UpstreamTimeout, UpstreamUnavailable
 from gateway.keys import CONFIG, UPSTREAM
+from gateway.upstream_client import (
+    BadResponse,
+    ConnectFailed,
+    Disconnected,
+    RawHeaders,
+    UpstreamClient,
+)
 
 log = logging.getLogger(__name__)
 
-# The gateway adds nothing of its own: a sender that sent no User-Agent or Content-Type must
-# reach the upstream without one, and compressed answers are relayed as they are.
-_SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
-_CLOSE_TIMEOUT = 5.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class UpstreamReply(NamedTuple):
@@ -39,55 +41,80 @@ class UpstreamReply(NamedTuple):
 class Upstream:
     """Relays one request to the ingest service; owns the process's pool of connections."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
-        self._session = session
-        self._base = base_url.rstrip("/")
+    def __init__(self, client: UpstreamClient, host_header: str, path_prefix: str = "") -> None:
+        self._client = client
+        self._host = host_header
+        self._prefix = path_prefix
 
     @classmethod
     def from_config(cls, config: Config) -> Upstream:
-        connector = aiohttp.TCPConnector(limit=config.upstream_pool_size, limit_per_host=0)
-        session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),  # upstream cookies must not leak across tenants
-            auto_decompress=False,  # relay the bytes as they came
-            timeout=aiohttp.ClientTimeout(
-                total=config.upstream_timeout, sock_connect=config.upstream_connect_timeout
-            ),
-            skip_auto_headers=_SKIP_AUTO_HEADERS,
-            raise_for_status=False,
+        url = urlsplit(config.ingest_upstream)
+        default_port = _DEFAULT_PORTS[url.scheme]
+        port = url.port or default_port
+        host = url.netloc.rpartition("@")[2]
+        if url.port == default_port:
+            host = host.rpartition(":")[0]
+        client = UpstreamClient(
+            url.hostname or "",
+            port,
+            tls=url.scheme == "https",
+            pool_size=config.upstream_pool_size,
+            connect_timeout=config.upstream_connect_timeout,
+            timeout=config.upstream_timeout,
         )
-        return cls(session, config.ingest_upstream)
+        return cls(client, host, url.path.rstrip("/"))
 
     async def forward(
         self, method: str, path_qs: str, headers: MultiMapping[str], body: bytes
     ) -> UpstreamReply:
         """Send once (twice only when the first connection was refused); map failures."""
-        url = URL(self._base + path_qs, encoded=True)
+        data = serialise(method, self._prefix + path_qs, self._host, headers, body)
         try:
             try:
-                return await self._send(method, url, headers, body)
-            except aiohttp.ClientConnectorError:
-                # Raised only while connecting (refused, unreachable, unresolved): nothing left.
-                log.info("upstream refused the connection; retrying once", extra={"host": url.host})
-                return await self._send(method, url, headers, body)
+                raw = await self._client.request(data)
+            except ConnectFailed:
+                # Nothing was sent: the connection was never made.
+                log.info(
+                    "upstream refused the connection; retrying once", extra={"host": self._host}
+                )
+                raw = await self._client.request(data)
         except TimeoutError as exc:
             log.warning("upstream timed out", extra={"error": type(exc).__name__})
             raise UpstreamTimeout() from None
-        except (aiohttp.ClientError, OSError) as exc:
+        except (ConnectFailed, Disconnected, BadResponse, OSError) as exc:
             log.warning("upstream failed", extra={"error": type(exc).__name__})
             raise UpstreamUnavailable() from None
-
-    async def _send(
-        self, method: str, url: URL, headers: MultiMapping[str], body: bytes
-    ) -> UpstreamReply:
-        async with self._session.request(method, url, headers=headers, data=body) as resp:
-            return UpstreamReply(resp.status, resp.headers, await resp.read())
+        return UpstreamReply(raw.status, _decode(raw.headers), raw.body)
 
     async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self._session.close(), _CLOSE_TIMEOUT)
-        except (TimeoutError, OSError):
-            log.warning("closing the upstream session timed out")
+        await self._client.close()
+
+
+def serialise(
+    method: str, target: str, host: str, headers: MultiMapping[str], body: bytes
+) -> bytes:
+    """The request's bytes: request line, Host, the headers, Content-Length, body.
+
+    Every value here already passed aiohttp's strict parser or is the gateway's own; a line break
+    in one would still split the head into more lines than it has headers, so that is checked.
+    """
+    lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
+    lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
+    lines.append(f"Content-Length: {len(body)}\r\n\r\n")
+    head = "".join(lines)
+    if head.count("\n") != len(lines) + 2 or head.count("\r") != len(lines) + 2:
+        raise ValueError("a line break in the upstream request's head")
+    return head.encode("utf-8", "surrogateescape") + body
+
+
+def _decode(raw: RawHeaders) -> CIMultiDictProxy[str]:
+    """As aiohttp decodes a header block: UTF-8, undecodable bytes kept as surrogates."""
+    return CIMultiDictProxy(
+        CIMultiDict(
+            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+            for name, value in raw
+        )
+    )
 
 
 async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
