@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 KEY_PREFIX = "hks_"
 _KEY_FORM = re.compile(r"hks_[0-9a-f]{32}")
@@ -19,6 +19,13 @@ class KeyRecord:
     key_id: uuid.UUID
     tenant_id: uuid.UUID
     revoked: bool
+    # The str forms the proxy sends on every request, computed once per cache fill.
+    key_id_str: str = field(init=False, repr=False, compare=False)
+    tenant_id_str: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_id_str", str(self.key_id))
+        object.__setattr__(self, "tenant_id_str", str(self.tenant_id))
 
 
 def generate_key() -> str:

@@ -80,25 +80,55 @@ def upstream_request_headers(
     key_id: str,
 ) -> CIMultiDict[str]:
     """The headers the upstream receives for a sender's request."""
+    return CIMultiDict(
+        upstream_request_pairs(
+            incoming,
+            peer=peer,
+            peer_trusted=peer_trusted,
+            scheme=scheme,
+            host=host,
+            request_id=request_id,
+            tenant_id=tenant_id,
+            key_id=key_id,
+        )
+    )
+
+
+def upstream_request_pairs(
+    incoming: MultiMapping[str],
+    *,
+    peer: str | None,
+    peer_trusted: bool,
+    scheme: str,
+    host: str | None,
+    request_id: str,
+    tenant_id: str,
+    key_id: str,
+) -> list[tuple[str, str]]:
+    """`upstream_request_headers` as (name, value) pairs in order: what the proxy serialises,
+    without building a multidict on every request."""
     named = connection_tokens(incoming)
-    out: CIMultiDict[str] = CIMultiDict()
+    out: list[tuple[str, str]] = []
+    kept: set[str] = set()
     for name, value in incoming.items():
         lower = name.lower()
         if peer_trusted and lower in _TRUSTED_KEEP:
-            out.add(name, value)
+            out.append((name, value))
+            kept.add(lower)
         elif lower in _REQUEST_DROP or lower in named or lower.startswith(_OWN_PREFIX):
             continue
         else:
-            out.add(name, value)
+            out.append((name, value))
     forwarded_for = _forwarded_for(incoming, peer, peer_trusted)
     if forwarded_for:
-        out["X-Forwarded-For"] = forwarded_for
-    out.setdefault("X-Forwarded-Proto", scheme)
-    if host:
-        out.setdefault("X-Forwarded-Host", host)
-    out["X-Request-Id"] = request_id
-    out["X-HookSentry-Tenant-Id"] = tenant_id
-    out["X-HookSentry-Api-Key-Id"] = key_id
+        out.append(("X-Forwarded-For", forwarded_for))
+    if "x-forwarded-proto" not in kept:
+        out.append(("X-Forwarded-Proto", scheme))
+    if host and "x-forwarded-host" not in kept:
+        out.append(("X-Forwarded-Host", host))
+    out.append(("X-Request-Id", request_id))
+    out.append(("X-HookSentry-Tenant-Id", tenant_id))
+    out.append(("X-HookSentry-Api-Key-Id", key_id))
     return out
 
 

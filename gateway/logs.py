@@ -187,7 +187,7 @@ class AccessLogger(AbstractAccessLogger):
             __file__,
             0,
             f"{method} {path} {status}",
-            None,
+            (),
             None,
             None,
             extra,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
-import uuid
 
 import orjson
 from aiohttp import web
@@ -31,9 +31,18 @@ def request_id_of(request: web.BaseRequest) -> str:
     rid = request.get(REQUEST_ID_KEY)
     if rid is None:
         sent = request.headers.get(REQUEST_ID)
-        rid = sent if sent and _SANE_ID.fullmatch(sent) else uuid.uuid4().hex
+        rid = sent if sent and _SANE_ID.fullmatch(sent) else _new_id()
         request[REQUEST_ID_KEY] = rid
     return rid
+
+
+def _new_id() -> str:
+    """32 hex characters, as uuid4().hex, for a fraction of its cost (no system call, no UUID).
+
+    A request id must be unique, not secret: 128 bits from the process's Mersenne Twister, which
+    Python reseeds in every forked worker.
+    """
+    return f"{random.getrandbits(128):032x}"
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_writer import HttpVersion11
-from multidict import CIMultiDict
 
 from gateway.apikeys import KeyRecord, hash_key, is_well_formed
 from gateway.config import Config
@@ -24,7 +23,7 @@ from gateway.headers import (
     Network,
     copy_response_headers,
     peer_is_trusted,
-    upstream_request_headers,
+    upstream_request_pairs,
 )
 from gateway.keys import KEY_CACHE, KEY_ID, METRICS, PROXY, TENANT_ID, UPSTREAM
 from gateway.middlewares import request_id_of
@@ -72,8 +71,8 @@ async def ingest(request: web.Request) -> web.StreamResponse:
         raise TenantMismatch()
     if settings.limiter is not None and (wait := settings.limiter.take(record.key_id)):
         raise RateLimited(headers={"Retry-After": retry_after(wait)})
-    request[TENANT_ID] = tenant_id = str(record.tenant_id)  # for the access log
-    request[KEY_ID] = key_id = str(record.key_id)
+    request[TENANT_ID] = tenant_id = record.tenant_id_str  # for the access log
+    request[KEY_ID] = key_id = record.key_id_str
     body = await _read_body(request, settings.body_limit)
     headers = _upstream_headers(request, tenant_id, key_id, settings.trusted)
     exchange = app[UPSTREAM].forward("POST", request.raw_path, headers, body)
@@ -89,7 +88,7 @@ async def defer_continue(request: web.Request) -> None:
 
 
 def _same_tenant(path_tenant: str, record: KeyRecord) -> bool:
-    if path_tenant == str(record.tenant_id):
+    if path_tenant == record.tenant_id_str:
         return True
     try:  # upper-case or brace forms of the same UUID
         return uuid.UUID(path_tenant) == record.tenant_id
@@ -118,9 +117,9 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
 
 def _upstream_headers(
     request: web.Request, tenant_id: str, key_id: str, trusted: tuple[Network, ...]
-) -> CIMultiDict[str]:
+) -> list[tuple[str, str]]:
     peer = request.remote
-    return upstream_request_headers(
+    return upstream_request_pairs(
         request.headers,
         peer=peer,
         peer_trusted=bool(trusted) and peer_is_trusted(peer, trusted),

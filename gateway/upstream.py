@@ -9,12 +9,12 @@ had closed, a half answer) becomes a 502 and is never sent again; a timeout beco
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.config import Config
 from gateway.errors import UpstreamTimeout, UpstreamUnavailable
@@ -65,9 +65,12 @@ class Upstream:
         return cls(client, host, url.path.rstrip("/"))
 
     async def forward(
-        self, method: str, path_qs: str, headers: MultiMapping[str], body: bytes
+        self, method: str, path_qs: str, headers: Iterable[tuple[str, str]], body: bytes
     ) -> UpstreamReply:
-        """Send once (twice only when the first connection was refused); map failures."""
+        """Send once (twice only when the first connection was refused); map failures.
+
+        `headers`: (name, value) pairs in order, e.g. a list or `multidict.items()`.
+        """
         data = serialise(method, self._prefix + path_qs, self._host, headers, body)
         try:
             try:
@@ -91,7 +94,7 @@ class Upstream:
 
 
 def serialise(
-    method: str, target: str, host: str, headers: MultiMapping[str], body: bytes
+    method: str, target: str, host: str, headers: Iterable[tuple[str, str]], body: bytes
 ) -> bytes:
     """The request's bytes: request line, Host, the headers, Content-Length, body.
 
@@ -99,7 +102,7 @@ def serialise(
     in one would still split the head into more lines than it has headers, so that is checked.
     """
     lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
-    lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
+    lines += [f"{name}: {value}\r\n" for name, value in headers]
     lines.append(f"Content-Length: {len(body)}\r\n\r\n")
     head = "".join(lines)
     if head.count("\n") != len(lines) + 2 or head.count("\r") != len(lines) + 2:
@@ -109,12 +112,11 @@ def serialise(
 
 def _decode(raw: RawHeaders) -> CIMultiDictProxy[str]:
     """As aiohttp decodes a header block: UTF-8, undecodable bytes kept as surrogates."""
-    return CIMultiDictProxy(
-        CIMultiDict(
-            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
-            for name, value in raw
-        )
-    )
+    pairs = [
+        (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+        for name, value in raw
+    ]
+    return CIMultiDictProxy(CIMultiDict(pairs))
 
 
 async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
