@@ -158,7 +158,8 @@ def configure_logging(config: Config, stream: IO[str] | None = None) -> None:
         logging.INFO if config.access_log else logging.WARNING
     )
     logging.captureWarnings(True)
-    logging.logThreads = logging.logMultiprocessing = False  # never printed; cost per record
+    # Never printed, and each costs per record: os.getpid() is a system call on every line.
+    logging.logThreads = logging.logMultiprocessing = logging.logProcesses = False
 
 
 class AccessLogger(AbstractAccessLogger):
