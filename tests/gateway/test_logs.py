@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -191,3 +192,85 @@ async def test_access_log_has_context_and_no_secrets(
 def test_access_logger_is_a_drop_in_for_aiohttp() -> None:
     runner = web.AppRunner(web.Application(), access_log_class=AccessLogger)
     assert runner is not None  # aiohttp validates the class when the runner is made
+
+
+def _eager(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    """What the pipeline wrote before redaction became lazy: filter every record, render,
+    redact the whole line."""
+    from gateway.logs import RedactionFilter
+
+    RedactionFilter().filter(record)
+    return redact(formatter.render(record))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_lazy_redaction_writes_what_redacting_every_field_first_wrote(
+    make_config: Callable[..., Config], log_format: str
+) -> None:
+    key = generate_key()
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    formatter = build_handler(make_config(log_format=log_format)).formatter
+    assert formatter is not None
+    cases: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+        ("clean %s", ("line",), {"request_id": "r-1", "status": 202}),
+        ("saw key %s", (key,), {}),
+        ("headers", (), {"headers": {"X-Api-Key": "s3cret", "Authorization": f"Bearer {JWT}"}}),
+        ("nested\nbearer %s", ("tok\nvalue",), {"authorization": "opaque"}),
+        ("hash", (), {"key_hash": digest, "note": f'quoted "{key}"'}),
+        ("cookie", (), {"header": "Cookie: hs_session=abcdef", "path": f"/x/{JWT}"}),
+    ]
+    for message, args, extra in cases:
+        lazy = logging.makeLogRecord({"msg": message, "args": args, **extra})
+        eager = logging.makeLogRecord({"msg": message, "args": args, **extra})
+        lazy.created = eager.created
+        assert formatter.format(lazy) == _eager(formatter, eager)
+    try:
+        raise RuntimeError(f"lookup failed for {key}")
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    lazy, eager = (logging.makeLogRecord({"msg": "boom", "exc_info": exc_info}) for _ in "ab")
+    lazy.created = eager.created
+    assert formatter.format(lazy) == _eager(formatter, eager)
+    assert key not in formatter.format(lazy)
+
+
+def test_access_records_match_what_logger_makerecord_makes(
+    make_config: Callable[..., Config],
+) -> None:
+    from gateway.logs import _access_record
+
+    extra = {"request_id": "r-1", "method": "POST", "path": "/p", "status": 202, "remote": None}
+    fast = _access_record("aiohttp.access", "POST /p 202", dict(extra))
+    slow = logging.getLogger("aiohttp.access").makeRecord(
+        "aiohttp.access", logging.INFO, fast.pathname, 0, "POST /p 202", (), None, None, extra
+    )
+    for name in ("thread", "threadName", "process", "processName"):
+        setattr(slow, name, None)  # configure_logging turns them off; never printed
+    assert abs(fast.created - slow.created) < 1
+    assert 0 <= fast.msecs < 1000 and fast.relativeCreated > 0
+    for name in ("created", "msecs", "relativeCreated"):
+        setattr(fast, name, getattr(slow, name))
+    assert fast.__dict__ == slow.__dict__
+    for log_format in ("json", "text"):
+        formatter = build_handler(make_config(log_format=log_format)).formatter
+        assert formatter is not None
+        assert formatter.format(fast) == formatter.format(slow)
+
+
+async def test_a_key_sent_as_request_id_is_redacted_in_the_access_line(
+    aiohttp_client: Any,
+    make_config: Callable[..., Config],
+    capture: Callable[..., Captured],
+) -> None:
+    logs = capture()
+    server = TestServer(create_app(make_config()))
+    await server.start_server(access_log_class=AccessLogger, access_log=logs.logger)
+    client: TestClient = await aiohttp_client(server)
+    key = generate_key()
+    resp = await client.get("/healthz", headers={"X-Request-Id": key})
+    assert resp.status == 200
+    deadline = time.monotonic() + 5
+    while "/healthz" not in logs.stream.getvalue() and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    [line] = [line for line in logs.records() if line["path"] == "/healthz"]
+    assert line["request_id"] == "hks_[redacted]" and key not in logs.stream.getvalue()
