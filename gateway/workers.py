@@ -31,7 +31,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config
-from gateway.logs import AccessLogger
+from gateway.logs import AccessLogger, batching
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,8 @@ async def _serve_until_signalled(config: Config, ready: Event | None) -> int:
         if ready is not None:
             ready.set()
         log.info("worker %d listening on %s:%d", os.getpid(), config.host, config.port)
-        await stop.wait()
+        async with batching():  # log lines written in batches while serving (access log)
+            await stop.wait()
         log.info("worker %d draining", os.getpid())
     finally:
         await runner.cleanup()

@@ -11,21 +11,27 @@ import hashlib
 import io
 import json
 import logging
+import os
 import re
+import signal
+import socket
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.apikeys import generate_key
 from gateway.app import create_app
-from gateway.config import Config
-from gateway.logs import AccessLogger, build_handler, configure_logging, redact
+from gateway.config import ROOT, Config
+from gateway.logs import AccessLogger, batching, build_handler, configure_logging, redact
+from tests.conftest import JWT_SECRET
 from tests.gateway.conftest import NewKey, RecordingUpstream
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -274,3 +280,86 @@ async def test_a_key_sent_as_request_id_is_redacted_in_the_access_line(
         await asyncio.sleep(0.01)
     [line] = [line for line in logs.records() if line["path"] == "/healthz"]
     assert line["request_id"] == "hks_[redacted]" and key not in logs.stream.getvalue()
+
+
+async def test_batching_holds_info_lines_until_a_flush_and_writes_warnings_at_once(
+    make_config: Callable[..., Config],
+) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    logger = logging.getLogger(f"test.logs.{uuid.uuid4().hex}")
+    try:
+        configure_logging(make_config(log_level="INFO"), stream)
+        async with batching(interval=0.05):
+            logger.info("one")
+            logger.info("two")
+            assert stream.getvalue() == ""  # gathered, not written yet
+            logger.warning("three")  # trouble is written at once, after what came before
+            assert [json.loads(x)["message"] for x in stream.getvalue().splitlines()] == [
+                "one",
+                "two",
+                "three",
+            ]
+            logger.info("four")
+            deadline = time.monotonic() + 5  # the periodic flush: no event to await, so poll
+            while "four" not in stream.getvalue() and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            assert "four" in stream.getvalue()
+            logger.info("five")
+        assert stream.getvalue().splitlines()[-1].find('"five"') > 0  # written when it ends
+        logger.info("six")
+        assert '"six"' in stream.getvalue()  # line by line again
+    finally:
+        for handler in [h for h in root.handlers if h not in saved[0]]:
+            root.removeHandler(handler)
+        root.setLevel(saved[1])
+
+
+async def test_serve_writes_every_access_line_before_it_exits(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    settings = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": redis_prefix,
+        "JWT_SECRET": JWT_SECRET,
+        "INGEST_UPSTREAM": "http://127.0.0.1:9",
+        "PG_POOL_MIN": "1",
+        "PG_POOL_MAX": "2",
+        "ACCESS_LOG": "true",
+    }
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
+    environ |= {f"HOOKSENTRY_{k}": v for k, v in settings.items()}
+    log = tmp_path / "serve.log"
+    argv = [sys.executable, "-m", "gateway", "serve", "--workers", "2", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=environ, stdout=out, stderr=out, cwd=ROOT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while log.read_text().count("listening on") < 2:
+            assert proc.returncode is None and time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.05)  # another process's output: no event to await
+        sent = 200
+        async with aiohttp.ClientSession() as session:
+            for _ in range(sent):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    assert resp.status == 200
+        proc.send_signal(signal.SIGTERM)  # at once: most lines are still gathered in memory
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    assert sum(1 for line in lines if line.get("path") == "/healthz") == sent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
