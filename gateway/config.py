@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -168,6 +169,10 @@ def _validate(config: Config) -> None:
     def bad(name: str, why: str) -> ConfigError:
         return ConfigError(f"{ENV_PREFIX}{name.upper()} ({name}) {why}")
 
+    for field in _FIELDS.values():
+        value = getattr(config, field.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise bad(field.name, "must be a finite number")  # inf would lift a bound silently
     for name in _POSITIVE:
         if getattr(config, name) <= 0:
             raise bad(name, "must be greater than 0")

@@ -64,7 +64,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             raise
         response = _from_http_exception(exc)
     except Exception:
-        log.exception("unhandled error", extra={"request_id": rid, "path": request.path})
+        # The route template, not the path: an ingest path carries the sender's token.
+        route = request.match_info.route.resource
+        where = route.canonical if route is not None else "(no route)"
+        log.exception("unhandled error", extra={"request_id": rid, "route": where})
         response = error_response(500, "internal_error", "The gateway hit an unexpected error.")
     response.headers[REQUEST_ID] = rid
     return response

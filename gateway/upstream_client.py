@@ -246,6 +246,8 @@ class UpstreamClient:
                     ssl=self._ssl,
                     server_hostname=self._host if self._ssl else None,
                 )
+        except TimeoutError:
+            raise  # too slow, not refused (TimeoutError is an OSError): 504, never retried
         except OSError as exc:
             raise ConnectFailed(f"{type(exc).__name__}: {exc}") from exc
         self._all.add(conn)

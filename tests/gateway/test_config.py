@@ -211,3 +211,10 @@ def test_require_names_an_empty_setting_in_one_line() -> None:
         require(config, "database_url")
     assert "HOOKSENTRY_DATABASE_URL" in str(info.value) and "\n" not in str(info.value)
     require(load({"HOOKSENTRY_DATABASE_URL": "postgresql://h/db"}), "database_url")
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_a_duration_must_be_finite(value: str) -> None:
+    # inf would silently lift the revocation bound or a timeout; nan would switch L1 off.
+    message = config_error({"HOOKSENTRY_L1_POSITIVE_TTL": value})
+    assert "HOOKSENTRY_L1_POSITIVE_TTL (l1_positive_ttl) must be a finite number" in message

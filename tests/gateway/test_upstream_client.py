@@ -303,3 +303,29 @@ async def test_close_closes_idle_connections(serve: Serve, clients: Clients) -> 
     assert upstream.open == 0
     with pytest.raises(ConnectFailed):
         await client.request(request())
+
+
+async def test_a_connect_that_hangs_is_a_timeout_not_a_refusal() -> None:
+    """SYNs to a listener whose accept queue is full are dropped: connecting hangs, as with a
+    black-holed upstream. That is "too slow" (504 upstream), never "refused" (retried, 502)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):  # fill the accept queue (its size is backlog + 1 on Linux)
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        client = UpstreamClient("127.0.0.1", port, connect_timeout=0.3, timeout=5)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await client.request(request())
+        assert time.monotonic() - started < 1.0
+        await client.close()
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
