@@ -93,7 +93,7 @@ async def test_bare_reference_forwards_valid_keys_and_rejects_others(recording_u
 @pytest.mark.parametrize("tool", ["python", "wrk"])
 async def test_load_generator_counts_requests_and_statuses(tool: str, tmp_path: Path):
     if tool == "wrk" and not shutil.which("wrk"):
-        pytest.skip("wrk is not installed (apt-get install -y wrk)")
+        pytest.fail("wrk is not installed: apt-get install -y wrk (.ci/run does)")
     upstream = await start_upstream(tmp_path)
     try:
         result = await run_load(spec(upstream, tmp_path, expected={401}), tool)
