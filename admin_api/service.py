@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from admin_api.pagination import PageRequest
-from admin_api.store import KeyRow, KeyStore
+from admin_api.store import KeyRow, KeyStore, TenantStore
 from gateway.apikeys import KeyRecord, generate_key, hash_key
 from gateway.errors import Forbidden, NotFound, ValidationFailed
 from gateway.l2 import RedisL2
@@ -83,6 +83,22 @@ class KeyService:
     def _evict_locally(self, key_hash: bytes) -> None:
         if self._local is not None:
             self._local.invalidate(key_hash)
+
+
+async def deactivate_tenant(store: TenantStore, l2: RedisL2 | None, tenant_id: uuid.UUID) -> bool:
+    """Deactivate a tenant; its keys then fail everywhere like revoked ones (False: no tenant).
+
+    PostgreSQL already answers "revoked" for them, but Redis may hold them as active: each gets a
+    revocation marker and an invalidation, exactly as a revoke does.
+    """
+    keys = await store.deactivate(tenant_id)
+    if keys is None:
+        return False
+    if l2 is not None:
+        for key_id, key_hash in keys:
+            await l2.revoke(key_hash, KeyRecord(key_id, tenant_id, revoked=True))
+    log.info("tenant deactivated", extra={"tenant_id": str(tenant_id), "keys": len(keys)})
+    return True
 
 
 def validate_name(body: Any) -> str:

@@ -92,8 +92,12 @@ class TenantStore:
         assert row is not None
         return TenantRow(**dict(row))
 
-    async def list(self) -> list[TenantRow]:
+    async def all(self) -> list[TenantRow]:
         return [TenantRow(**dict(r)) for r in await self._db.fetch(QUERIES["list_tenants"])]
 
-    async def deactivate(self, tenant_id: uuid.UUID) -> bool:
-        return await self._db.fetchval(QUERIES["deactivate_tenant"], tenant_id) is not None
+    async def deactivate(self, tenant_id: uuid.UUID) -> list[tuple[uuid.UUID, bytes]] | None:
+        """None when there is no such tenant; else the (id, hash) of its keys still active."""
+        if await self._db.fetchval(QUERIES["deactivate_tenant"], tenant_id) is None:
+            return None
+        rows = await self._db.fetch(QUERIES["tenant_active_keys"], tenant_id)
+        return [(r["id"], bytes(r["key_hash"])) for r in rows]

@@ -12,7 +12,10 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
+import asyncpg
+
 from gateway.config import Config, ConfigError, load_config, require
+from gateway.errors import GatewayError
 from gateway.tokens import Role, mint_token
 
 
@@ -28,6 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hooksentry-gateway: configuration error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, asyncpg.PostgresError, GatewayError) as exc:
+        # A store that is down or says no: one line for the operator, not a traceback.
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"hooksentry-gateway: {type(exc).__name__}: {reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -52,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(required=True)
     create = _command(tenant, "create", cmd_tenant_create, "create a tenant; prints its id")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, type=_tenant_name)
     create.add_argument("--id", type=uuid.UUID, help="use this UUID instead of a new one")
     _command(tenant, "list", cmd_tenant_list, "list tenants")
     deactivate = _command(tenant, "deactivate", cmd_tenant_deactivate, "deactivate a tenant")
@@ -76,6 +84,13 @@ def _command(sub: Any, name: str, run: Callable[..., int], help: str) -> argpars
 def _listen_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="listen address (HOOKSENTRY_HOST)")
     parser.add_argument("--port", type=int, help="listen port (HOOKSENTRY_PORT)")
+
+
+def _tenant_name(text: str) -> str:
+    name = text.strip()
+    if not 1 <= len(name) <= 200:
+        raise argparse.ArgumentTypeError("a tenant name is 1 to 200 characters")
+    return name
 
 
 def _role(text: str) -> Role:
@@ -109,20 +124,39 @@ def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_tenant_create(config: Config, args: argparse.Namespace) -> int:
-    row = _run_tenants(config, lambda s: s.create(args.id or uuid.uuid4(), args.name))
+    try:
+        row = _run_tenants(config, lambda s: s.create(args.id or uuid.uuid4(), args.name))
+    except asyncpg.UniqueViolationError:
+        print(f"hooksentry-gateway: a tenant with id {args.id} already exists", file=sys.stderr)
+        return 1
     print(row.id)
     return 0
 
 
 def cmd_tenant_list(config: Config, args: argparse.Namespace) -> int:
-    for row in _run_tenants(config, lambda s: s.list()):
+    for row in _run_tenants(config, lambda s: s.all()):
         state = "active" if row.is_active else "inactive"
         print(f"{row.id}  {state:<8}  {row.created_at:%Y-%m-%d}  {row.name}")
     return 0
 
 
 def cmd_tenant_deactivate(config: Config, args: argparse.Namespace) -> int:
-    if not _run_tenants(config, lambda s: s.deactivate(args.id)):
+    from admin_api.service import deactivate_tenant
+    from gateway.l2 import RedisL2, close_redis, create_redis
+
+    async def deactivate(store: Any) -> bool:
+        if not config.redis_url:  # the keys still die within the cache TTLs
+            print("note: no Redis configured; cached keys expire within their TTLs")
+            return await deactivate_tenant(store, None, args.id)
+        client = create_redis(config)
+        l2 = RedisL2(client, config)
+        try:
+            return await deactivate_tenant(store, l2, args.id)
+        finally:
+            await l2.cancel_retries()  # a one-shot command: a failed marker was logged above
+            await close_redis(client)
+
+    if not _run_tenants(config, deactivate):
         print(f"hooksentry-gateway: no tenant {args.id}", file=sys.stderr)
         return 1
     print(f"deactivated {args.id}")

@@ -67,7 +67,7 @@ async def _start(app: web.Application, host: str, port: int, runners: list[web.A
 
 async def _dev_tenant(db: Database) -> uuid.UUID:
     tenants = TenantStore(db)
-    for row in await tenants.list():
+    for row in await tenants.all():
         if row.name == DEV_TENANT and row.is_active:
             return row.id
     return (await tenants.create(uuid.uuid4(), DEV_TENANT)).id

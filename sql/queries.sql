@@ -13,6 +13,9 @@ SELECT id, name, is_active, created_at FROM tenants ORDER BY created_at, id;
 -- name: deactivate_tenant
 UPDATE tenants SET is_active = false WHERE id = $1 RETURNING id;
 
+-- name: tenant_active_keys
+SELECT id, key_hash FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL;
+
 -- name: insert_key
 INSERT INTO api_keys (id, tenant_id, name, key_hash)
 VALUES ($1, $2, $3, $4)

@@ -8,14 +8,16 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import jwt
 import pytest
 
 from gateway.config import Config
-from tests.gateway.cache_rig import free_port
+from tests.gateway.cache_rig import eventually, free_port
 
 CLI = [sys.executable, "-m", "gateway"]
 
@@ -25,6 +27,7 @@ def cli_env(config: Config) -> dict[str, str]:
     return os.environ | {
         "HOOKSENTRY_DATABASE_URL": config.database_url,
         "HOOKSENTRY_REDIS_URL": config.redis_url,
+        "HOOKSENTRY_REDIS_PREFIX": config.redis_prefix,
         "HOOKSENTRY_JWT_SECRET": ",".join(config.jwt_secret),
         "HOOKSENTRY_LOG_LEVEL": "WARNING",
     }
@@ -47,6 +50,41 @@ def test_tenant_create_list_and_deactivate(cli_env: dict[str, str]) -> None:
     assert re.search(rf"^{wanted}\s+inactive", run(cli_env, "tenant", "list").stdout, re.M)
     missing = run(cli_env, "tenant", "deactivate", str(uuid.uuid4()))
     assert missing.returncode == 1 and "no tenant" in missing.stderr
+
+
+async def test_deactivating_a_tenant_stops_its_cached_keys_at_once(
+    cli_env: dict[str, str], make_gateway: Callable[..., Any], new_key: Callable[..., Any]
+) -> None:
+    gateway = await make_gateway()
+    key = await new_key(gateway)
+    headers = {"X-Api-Key": key.key}
+    assert (await gateway.post(key.ingest_path, data=b"{}", headers=headers)).status == 202
+
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "tenant", "deactivate", str(key.tenant_id), env=cli_env
+    )
+    assert await proc.wait() == 0
+
+    async def rejected() -> bool:
+        r = await gateway.post(key.ingest_path, data=b"{}", headers=headers)
+        return r.status == 401
+
+    # The key was in this process's L1 (60 s) and in Redis as active (300 s): only the
+    # revocation markers and invalidations the command sends can stop it this soon.
+    await eventually(rejected, within=5)
+
+
+def test_store_errors_are_one_line_not_a_traceback(cli_env: dict[str, str]) -> None:
+    tenant = str(uuid.uuid4())
+    assert run(cli_env, "tenant", "create", "--name", "A", "--id", tenant).returncode == 0
+    again = run(cli_env, "tenant", "create", "--name", "A", "--id", tenant)
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"hooksentry-gateway: a tenant with id {tenant} already exists"
+
+    down = cli_env | {"HOOKSENTRY_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/x"}
+    out = run(down, "migrate")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_token_is_signed_with_the_configured_secret(
