@@ -218,12 +218,15 @@ async def test_revocation_reaches_a_listening_process_at_once(
 
 
 async def test_revoking_process_rejects_before_answering(client, new_key, auth):
-    from gateway.keys import KEY_CACHE
+    from gateway.keys import KEY_CACHE, L2
 
     key = await new_key(client)
     cache = client.app[KEY_CACHE]
     h = hash_key(key.key)
     assert (await cache.resolve(h)).revoked is False
+    # Publish where this process's own listener does not listen: what makes the key fail here
+    # before the 200 must be the revoke's own eviction, not the pub/sub round trip.
+    client.app[L2].channel = "hs-test-nowhere:invalidate"
     await revoke(client, auth, key)
     assert (await cache.resolve(h)).revoked is True
 
