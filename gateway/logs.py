@@ -350,8 +350,9 @@ def _safe_path(request: web.BaseRequest) -> str:
     match_info = getattr(request, "match_info", None)
     token = match_info.get("token") if match_info else None
     path = request.path
-    if token:
-        path = path.replace(token, "***", 1)
+    if token:  # the route's last segment: mask it there, not where the same text first occurs
+        head, _, last = path.rpartition("/")
+        path = f"{head}/***" if last == token else path.replace(token, "***")
     if "hks_" in path:
         path = _KEY_IN_PATH.sub("hks_[redacted]", path)
     return path
