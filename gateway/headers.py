@@ -68,32 +68,6 @@ def peer_is_trusted(peer: str | None, networks: Iterable[Network]) -> bool:
     return any(address in network for network in networks)
 
 
-def upstream_request_headers(
-    incoming: MultiMapping[str],
-    *,
-    peer: str | None,
-    peer_trusted: bool,
-    scheme: str,
-    host: str | None,
-    request_id: str,
-    tenant_id: str,
-    key_id: str,
-) -> CIMultiDict[str]:
-    """The headers the upstream receives for a sender's request."""
-    return CIMultiDict(
-        upstream_request_pairs(
-            incoming,
-            peer=peer,
-            peer_trusted=peer_trusted,
-            scheme=scheme,
-            host=host,
-            request_id=request_id,
-            tenant_id=tenant_id,
-            key_id=key_id,
-        )
-    )
-
-
 def upstream_request_pairs(
     incoming: MultiMapping[str],
     *,
@@ -105,8 +79,8 @@ def upstream_request_pairs(
     tenant_id: str,
     key_id: str,
 ) -> list[tuple[str, str]]:
-    """`upstream_request_headers` as (name, value) pairs in order: what the proxy serialises,
-    without building a multidict on every request."""
+    """The headers the upstream receives for a sender's request, as (name, value) pairs in
+    order: what the proxy serialises, without building a multidict on every request."""
     named = connection_tokens(incoming)
     out: list[tuple[str, str]] = []
     kept: set[str] = set()

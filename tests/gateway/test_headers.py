@@ -11,7 +11,7 @@ from gateway.headers import (
     connection_tokens,
     copy_response_headers,
     peer_is_trusted,
-    upstream_request_headers,
+    upstream_request_pairs,
 )
 
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"),)
@@ -27,7 +27,7 @@ def forward(headers: list[tuple[str, str]], **kw: Any) -> CIMultiDict[str]:
         "tenant_id": "t-1",
         "key_id": "k-1",
     } | kw
-    return upstream_request_headers(CIMultiDict(headers), **args)
+    return CIMultiDict(upstream_request_pairs(CIMultiDict(headers), **args))
 
 
 def test_credentials_and_hop_by_hop_headers_are_removed() -> None:
