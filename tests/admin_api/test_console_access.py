@@ -192,15 +192,6 @@ async def test_operator_page_shows_live_figures_for_owners_and_admins_only(
         await expect(page.locator(figure)).not_to_have_text("")
     snapshot = await (await page.request.get(tab.base + "/console/operator/metrics.json")).json()
     assert snapshot["requests_total"] >= 5 and snapshot["errors_total"] >= 5
-    assert set(snapshot) == {
-        "requests_total",
-        "errors_total",
-        "l1_hits",
-        "l1_lookups",
-        "invalidations_total",
-        "upstream_p99_seconds",
-        "timestamp",
-    }
     await tab.screenshot("11-operator")
     assert tab.csp_violations == []
 
