@@ -9,16 +9,14 @@ the gateway should come close to it (issue 4: >= 0.9x throughput, <= 1.2x p99).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
-import uvloop
 from aiohttp import web
 
 from bench.httpproto import reuse_port_socket
-from bench.keyfile import read_keys
+from bench.keyfile import run_reference
 
 KEYS = web.AppKey("keys", dict)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
@@ -74,13 +72,7 @@ async def serve(host: str, port: int, upstream: str, keys: dict[str, str]) -> No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.bare_proxy", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream", required=True, help="host:port of the upstream")
-    parser.add_argument("--keys", required=True, help="file of key<TAB>tenant lines")
-    args = parser.parse_args()
-    uvloop.run(serve(args.host, args.port, args.upstream, read_keys(args.keys)))
+    run_reference("python -m bench.bare_proxy", __doc__, serve)
 
 
 if __name__ == "__main__":

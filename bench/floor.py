@@ -10,15 +10,13 @@ aiohttp, of the gateway's own work, or both.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import Callable
 
 import httptools
-import uvloop
 
 from bench.httpproto import Request, ServerProtocol, reuse_port_socket
-from bench.keyfile import read_keys
+from bench.keyfile import run_reference
 
 Reply = Callable[[int, list[tuple[bytes, bytes]], bytes], None]
 _UNAUTHORIZED = b'{"error":"invalid_api_key","message":"The API key is not valid."}'
@@ -141,13 +139,7 @@ async def serve(host: str, port: int, upstream: str, keys: dict[str, str]) -> No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream", required=True, help="host:port of the upstream")
-    parser.add_argument("--keys", required=True, help="file of key<TAB>tenant lines")
-    args = parser.parse_args()
-    uvloop.run(serve(args.host, args.port, args.upstream, read_keys(args.keys)))
+    run_reference("python -m bench.floor", __doc__, serve)
 
 
 if __name__ == "__main__":
