@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
@@ -20,7 +21,7 @@ from gateway.embedded import (
     with_database,
 )
 
-__all__ = ["fresh_database", "postgres_server", "redis_server", "with_database"]
+__all__ = ["free_port", "fresh_database", "postgres_server", "redis_server", "with_database"]
 
 
 def postgres_server() -> AbstractContextManager[str]:
@@ -40,3 +41,10 @@ def fresh_database(server_dsn: str) -> Iterator[str]:
         yield dsn
     finally:
         asyncio.run(drop_database(server_dsn, dsn))
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for servers a test starts itself)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -13,7 +13,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import time
 from collections import Counter
@@ -30,14 +29,9 @@ from gateway.db import QUERIES, Database, create_pool
 from gateway.invalidation import InvalidationListener
 from gateway.keycache import KeyCache
 from gateway.l2 import RedisL2, close_redis, create_redis
+from tests.services import free_port
 
 LOOKUP = QUERIES["lookup_key"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class OwnRedis:

@@ -17,7 +17,8 @@ import jwt
 import pytest
 
 from gateway.config import Config
-from tests.gateway.cache_rig import eventually, free_port
+from tests.gateway.cache_rig import eventually
+from tests.services import free_port
 
 CLI = [sys.executable, "-m", "gateway"]
 

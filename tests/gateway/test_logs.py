@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -33,6 +32,7 @@ from gateway.config import ROOT, Config
 from gateway.logs import AccessLogger, batching, build_handler, configure_logging, redact
 from tests.conftest import JWT_SECRET
 from tests.gateway.conftest import NewKey, RecordingUpstream
+from tests.services import free_port
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ0ZW5hbnRJZCI6IjEyMyJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -319,7 +319,7 @@ async def test_batching_holds_info_lines_until_a_flush_and_writes_warnings_at_on
 async def test_serve_writes_every_access_line_before_it_exits(
     database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     settings = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -356,13 +356,6 @@ async def test_serve_writes_every_access_line_before_it_exits(
             await proc.wait()
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     assert sum(1 for line in lines if line.get("path") == "/healthz") == sent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def test_a_malformed_request_is_one_info_line_without_a_traceback(

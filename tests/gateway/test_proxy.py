@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from tests.gateway.conftest import ApiKey, MakeGateway, NewKey, RecordingUpstream
+from tests.services import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -58,13 +58,6 @@ async def test_missing_or_empty_key_is_401_missing_api_key(
     assert r.status == 401
     assert error_of(await r.json()) == "missing_api_key"
     assert upstream.received == []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 BAD_KEYS = ["nope", "hks_" + "A" * 32, "hks_" + "a" * 31, "hks_" + "a" * 33, "hk_" + "a" * 32]

@@ -20,6 +20,7 @@ import pytest
 from gateway.config import ROOT
 from tests.conftest import JWT_SECRET
 from tests.gateway.conftest import RecordingUpstream
+from tests.services import free_port
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -31,13 +32,6 @@ SERVE = (
     "sys.exit(serve(load_config(os.environ)))\n"
 )
 SHUTDOWN_TIMEOUT = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Served:
