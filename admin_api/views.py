@@ -14,6 +14,7 @@ from admin_api.service import KeyService
 from admin_api.store import KeyRow, KeyStore
 from gateway.errors import ValidationFailed
 from gateway.keys import DB, KEY_CACHE, L2
+from gateway.middlewares import json_response
 
 
 def key_service(request: web.Request) -> KeyService:
@@ -37,10 +38,6 @@ def key_json(row: KeyRow) -> dict[str, Any]:
         "createdAt": timestamp(row.created_at),
         "revokedAt": timestamp(row.revoked_at),
     }
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=orjson.dumps(data), content_type="application/json")
 
 
 async def create_key(request: web.Request) -> web.Response:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import orjson
 from aiohttp import web
 from aiohttp.helpers import ChainMapProxy
 
 from gateway.keys import CONFIG, PG_POOL, REDIS
+from gateway.middlewares import json_response
 
 # A readiness probe that waits longer than the load balancer's probe timeout is useless.
 MAX_CHECK_SECONDS = 1.0
@@ -72,7 +72,7 @@ async def _ping_redis(app: ChainMapProxy) -> None:
 
 
 def _json(status: int, body: dict[str, object]) -> web.Response:
-    response = web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+    response = json_response(body, status)
     response.headers["Cache-Control"] = "no-store"
     return response
 

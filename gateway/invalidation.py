@@ -14,13 +14,10 @@ import logging
 from time import monotonic
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from gateway.config import Config
-from gateway.l2 import close_redis
+from gateway.l2 import close_redis, create_redis, invalidation_channel
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +40,16 @@ class ListenerStale(Exception):
     """Redis said nothing, not even to a PING, for too long: the connection is presumed dead."""
 
 
-def create_listener_redis(config: Config) -> Redis:
-    """Its own client: commands bounded, no silent retries, redis-py health checks on."""
-    return Redis.from_url(
-        config.redis_url,
-        socket_timeout=config.redis_timeout,
-        socket_connect_timeout=config.redis_timeout,
-        health_check_interval=config.redis_health_check_interval,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
 class InvalidationListener:
     def __init__(self, cache: Invalidatable, config: Config):
         self._cache = cache
-        self._channel = config.redis_prefix + "invalidate"
+        self._channel = invalidation_channel(config)
         self._interval = config.redis_health_check_interval
         self._timeout = config.redis_timeout
-        self._client = create_listener_redis(config)
+        # Its own connection, with redis-py's health checks on (the loop reads often enough).
+        self._client = create_redis(
+            config, health_check_interval=config.redis_health_check_interval
+        )
         self._task: asyncio.Task[None] | None = None
         self._confirmations = 0
         self._session_confirmed = False

@@ -27,15 +27,23 @@ _CLOSE_TIMEOUT = 2.0
 _RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
 
 
-def create_redis(config: Config, *, timeout: float | None = None) -> Redis:
+def create_redis(
+    config: Config, *, timeout: float | None = None, health_check_interval: float = 0
+) -> Redis:
     """A client whose every command is bounded: no silent retries multiplying the timeout."""
     timeout = config.redis_timeout if timeout is None else timeout
     return Redis.from_url(
         config.redis_url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
+        health_check_interval=health_check_interval,
         retry=Retry(NoBackoff(), 0),
     )
+
+
+def invalidation_channel(config: Config) -> str:
+    """Where revokes and creates publish key hashes, and every listener subscribes."""
+    return config.redis_prefix + "invalidate"
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -71,7 +79,7 @@ class RedisL2:
         self.client = client
         self.ttl = config.redis_key_ttl
         self.prefix = config.redis_prefix
-        self.channel = config.redis_prefix + "invalidate"
+        self.channel = invalidation_channel(config)
         self._retries: set[asyncio.Task[None]] = set()
 
     def key(self, key_hash: bytes) -> str:

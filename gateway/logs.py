@@ -35,10 +35,7 @@ from gateway.config import Config
 from gateway.keys import KEY_ID, REQUEST_ID, TENANT_ID
 
 ACCESS_LOGGER = "aiohttp.access"
-_MARK = "_hooksentry_handler"
-_KEY_IN_PATH = re.compile(
-    r"hks_[0-9a-f]{32}"
-)  # tags the handler configure_logging installed, to replace it
+_MARK = "_hooksentry_handler"  # tags the handler configure_logging installed, to replace it
 _PATTERNS = (
     (re.compile(r"hks_[A-Za-z0-9]{8,}"), "hks_[redacted]"),
     (re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
@@ -354,5 +351,6 @@ def _safe_path(request: web.BaseRequest) -> str:
         head, _, last = path.rpartition("/")
         path = f"{head}/***" if last == token else path.replace(token, "***")
     if "hks_" in path:
-        path = _KEY_IN_PATH.sub("hks_[redacted]", path)
+        key_pattern, masked = _PATTERNS[0]
+        path = key_pattern.sub(masked, path)
     return path

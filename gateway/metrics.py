@@ -39,6 +39,7 @@ from gateway.metrics_host import (
     host_state,
     worker_state,
 )
+from gateway.middlewares import route_of
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +127,6 @@ def error_kind(exc: BaseException) -> str:
     if isinstance(exc, GatewayError):
         return exc.code
     return type(exc).__name__
-
-
-def route_of(request: web.Request) -> str:
-    """The route template (never the path: paths carry tenant ids and tokens)."""
-    resource = request.match_info.route.resource
-    return "unmatched" if resource is None else resource.canonical
 
 
 def metrics_middleware(metrics: Metrics) -> Any:

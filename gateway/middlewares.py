@@ -45,9 +45,18 @@ def _new_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
+def json_response(data: object, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(data), content_type="application/json")
+
+
 def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:
-    body = {"error": code, "message": message, **extra}
-    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+    return json_response({"error": code, "message": message, **extra}, status)
+
+
+def route_of(request: web.Request) -> str:
+    """The route template (never the path: paths carry tenant ids and tokens)."""
+    resource = request.match_info.route.resource
+    return "unmatched" if resource is None else resource.canonical
 
 
 @web.middleware
@@ -64,10 +73,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             raise
         response = _from_http_exception(exc)
     except Exception:
-        # The route template, not the path: an ingest path carries the sender's token.
-        route = request.match_info.route.resource
-        where = route.canonical if route is not None else "(no route)"
-        log.exception("unhandled error", extra={"request_id": rid, "route": where})
+        log.exception("unhandled error", extra={"request_id": rid, "route": route_of(request)})
         response = error_response(500, "internal_error", "The gateway hit an unexpected error.")
     response.headers[REQUEST_ID] = rid
     return response
