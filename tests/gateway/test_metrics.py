@@ -7,7 +7,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -44,10 +43,6 @@ async def ingest(client: TestClient, path: str, key: str | None) -> int:
 
 def worker_files(folder: Path) -> int:
     return len(list(folder.glob("*.json")))
-
-
-def upstream_hook_missing(samples: Samples) -> bool:
-    return value(samples, "hooksentry_upstream_request_duration_seconds_count") == 0
 
 
 async def test_requests_are_counted_by_route_template_and_status(
@@ -89,12 +84,9 @@ async def test_accepted_requests_show_cache_hits_and_upstream_latency(
     assert value(samples, checks, result="db_hit") + value(samples, checks, result="redis_hit") == 1
     assert value(samples, checks, result="l1_hit") == 2
     assert value(samples, "hooksentry_l1_entries") >= 1
-    assert value(samples, "hooksentry_invalidations_received_total") >= 0
     assert value(samples, "hooksentry_pg_pool_size") >= 1
     assert value(samples, "hooksentry_http_errors_total") == 0
     assert key.key not in await (await client.get("/metrics")).text()
-    if upstream_hook_missing(samples):
-        pytest.xfail("the proxy does not call Metrics.track_upstream yet")
     assert value(samples, "hooksentry_upstream_request_duration_seconds_count") == 3
     assert value(samples, "hooksentry_upstream_request_duration_seconds_bucket", le="+Inf") == 3
 
@@ -109,8 +101,6 @@ async def test_upstream_failures_are_counted_by_kind(
     samples = await scrape(client)
     assert value(samples, "hooksentry_http_requests_total", route=ROUTE, status="502") == 1
     assert value(samples, "hooksentry_http_errors_total") == 1
-    if upstream_hook_missing(samples):
-        pytest.xfail("the proxy does not call Metrics.track_upstream yet")
     kind = "upstream_unavailable"
     assert value(samples, "hooksentry_upstream_errors_total", kind=kind) == 1
 

@@ -47,6 +47,14 @@ async def test_methods_other_than_post_get_405_with_allow(
     assert upstream.received == []
 
 
+async def test_the_method_is_checked_before_the_key(
+    gateway: TestClient, key: ApiKey, upstream: RecordingUpstream
+) -> None:
+    r = await gateway.get(key.ingest_path)  # no X-Api-Key at all
+    assert r.status == 405
+    assert r.headers["Allow"] == "POST"
+
+
 # --- 2-3. the key --------------------------------------------------------------------------------
 
 
@@ -144,6 +152,13 @@ async def test_rate_limit_answers_429_with_retry_after(
     # Another key has its own bucket.
     r = await gateway.post(other.ingest_path, data=b"{}", headers={"X-Api-Key": other.key})
     assert r.status == 202
+    # The tenant is checked before the rate limit: a wrong tenant never spends the bucket.
+    wrong = f"/api/v1/ingest/{uuid.uuid4()}/t"
+    statuses = []
+    for _ in range(3):
+        r = await gateway.post(wrong, data=b"{}", headers={"X-Api-Key": other.key})
+        statuses.append(r.status)
+    assert statuses == [403, 403, 403]
 
 
 async def test_rate_limit_is_off_by_default(
@@ -153,6 +168,17 @@ async def test_rate_limit_is_off_by_default(
         r = await gateway.post(key.ingest_path, data=b"{}", headers={"X-Api-Key": key.key})
         assert r.status == 202
     assert len(upstream.received) == 30
+
+
+async def test_the_key_is_checked_before_the_body_size(
+    make_gateway: MakeGateway, key: ApiKey, upstream: RecordingUpstream
+) -> None:
+    """An unauthenticated sender learns nothing about the body limit."""
+    gateway = await make_gateway(body_limit=1024)
+    r = await gateway.post(key.ingest_path, data=b"x" * 2048)
+    assert r.status == 401
+    assert error_of(await r.json()) == "missing_api_key"
+    assert upstream.received == []
 
 
 # --- 6. body size (RELIABILITY 14) ---------------------------------------------------------------
