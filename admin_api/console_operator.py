@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin_api.console_render import is_operator, render
+from admin_api.console_render import render
 from admin_api.console_session import Session, session_of
 from admin_api.console_views import require_session
+from admin_api.service import require_operator
 from admin_api.views import key_service
-from gateway.errors import Forbidden, Unauthorized
+from gateway.errors import Unauthorized
 from gateway.metrics import snapshot
 
 
@@ -21,8 +22,7 @@ async def _operator_session(request: web.Request, *, page: bool) -> Session:
     if session is None:
         raise Unauthorized("You are not signed in.")
     await key_service(request).check_tenant(session.principal)
-    if not is_operator(session.principal):
-        raise Forbidden("The operator page is for Owners and Admins.")
+    require_operator(session.principal)
     return session
 
 

@@ -8,19 +8,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from admin_api.console_session import Session, form_csrf, take_flash
-from gateway.tokens import Principal, Role
+from admin_api.service import can_write, is_operator
 
 STATIC_URLS = web.AppKey("console_static_urls", dict[str, str])
-OPERATOR_ROLES = frozenset({Role.OWNER, Role.ADMIN})  # who sees the gateway-wide figures
-
-
-def can_write(principal: Principal) -> bool:
-    """For showing or hiding controls only; the service decides (and refuses) on its own."""
-    return principal.role is not None and principal.role.can_write
-
-
-def is_operator(principal: Principal) -> bool:
-    return principal.role in OPERATOR_ROLES
 
 
 def page_context(request: web.Request, session: Session | None, **extra: Any) -> dict[str, Any]:

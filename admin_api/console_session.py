@@ -10,6 +10,7 @@ cookies that live for one redirect: they hold messages for people, never a key o
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -22,7 +23,7 @@ from multidict import MultiDictProxy
 
 from gateway.config import Config
 from gateway.headers import peer_is_trusted
-from gateway.keys import CONFIG, TOKENS
+from gateway.keys import CONFIG, PROXY, TOKENS
 from gateway.tokens import Principal, TokenVerifier
 
 SESSION_COOKIE = "hs_console_session"
@@ -48,6 +49,7 @@ class Flash:
     text: str
 
 
+@functools.cache  # Config is frozen: derived once per process, not per form
 def console_secret(config: Config) -> bytes:
     """A key of its own, derived from the JWT secret so every worker and host shares it."""
     seed = config.jwt_secret[0].encode() if config.jwt_secret else b""
@@ -160,8 +162,7 @@ def is_https(request: web.Request) -> bool:
     """HTTPS here, or at a TLS-terminating proxy listed in `trusted_proxies` that says so."""
     if request.secure:
         return True
-    config = request.config_dict[CONFIG]
-    if not peer_is_trusted(request.remote, config.trusted_networks):
+    if not peer_is_trusted(request.remote, request.config_dict[PROXY].trusted):
         return False
     proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
     return proto == "https"

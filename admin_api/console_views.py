@@ -15,7 +15,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from admin_api import console_links as links
-from admin_api.console_render import can_write, render
+from admin_api.console_render import render
 from admin_api.console_session import (
     SESSION_COOKIE,
     Flash,
@@ -29,8 +29,9 @@ from admin_api.console_session import (
     verify_token,
 )
 from admin_api.pagination import PageRequest, parse_page_request
+from admin_api.service import require_writer
 from admin_api.views import key_service
-from gateway.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from gateway.errors import NotFound, Unauthorized, ValidationFailed
 from gateway.keys import CONFIG, REDIS
 from gateway.l2 import REDIS_ERRORS
 
@@ -141,8 +142,7 @@ async def keys_page(request: web.Request) -> web.Response:
 
 async def new_key_page(request: web.Request) -> web.Response:
     session = require_session(request)
-    if not can_write(session.principal):
-        raise Forbidden("Your role can see API keys but not create or revoke them.")
+    require_writer(session.principal)
     return _new_key_form(request, session, "", None)
 
 

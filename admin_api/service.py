@@ -13,7 +13,7 @@ from admin_api.store import KeyRow, KeyStore, TenantStore
 from gateway.apikeys import KeyRecord, generate_key, hash_key
 from gateway.errors import Forbidden, NotFound, ValidationFailed
 from gateway.l2 import RedisL2
-from gateway.tokens import Principal
+from gateway.tokens import Principal, Role
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class KeyService:
 
     async def create(self, principal: Principal, body: Any) -> CreatedKey:
         await self.check_tenant(principal)
-        _require_writer(principal)
+        require_writer(principal)
         name = validate_name(body)
         key = generate_key()
         key_hash = hash_key(key)
@@ -64,7 +64,7 @@ class KeyService:
 
     async def revoke(self, principal: Principal, raw_id: str) -> KeyRow:
         await self.check_tenant(principal)
-        _require_writer(principal)
+        require_writer(principal)
         key_id = _parse_uuid(raw_id)
         revoked = await self._store.revoke_key(key_id, principal.tenant_id)
         if revoked is None:
@@ -117,9 +117,25 @@ def validate_name(body: Any) -> str:
     return name
 
 
-def _require_writer(principal: Principal) -> None:
-    if principal.role is None or not principal.role.can_write:
+OPERATOR_ROLES = frozenset({Role.OWNER, Role.ADMIN})  # who sees the gateway-wide figures
+
+
+def can_write(principal: Principal) -> bool:
+    return principal.role is not None and principal.role.can_write
+
+
+def is_operator(principal: Principal) -> bool:
+    return principal.role in OPERATOR_ROLES
+
+
+def require_writer(principal: Principal) -> None:
+    if not can_write(principal):
         raise Forbidden("Your role does not allow changing API keys.")
+
+
+def require_operator(principal: Principal) -> None:
+    if not is_operator(principal):
+        raise Forbidden("The operator page is for Owners and Admins.")
 
 
 def _parse_uuid(raw: str) -> uuid.UUID:
