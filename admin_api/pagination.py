@@ -37,16 +37,16 @@ def parse_page_request(query: Mapping[str, str]) -> PageRequest:
     for name, value in query.items():
         params.setdefault(name.lower(), value)
     return PageRequest(
-        size=_int(params, "qt", "Qt", 10, 1, MAX_PAGE_SIZE),
-        page=_int(params, "pg", "Pg", 1, 1, None),
-        sort=_choice(params, "cpord", "CpOrd", _SORT_BY_LOWER, "id"),
-        descending=_choice(params, "tpord", "TpOrd", _DIRECTIONS, True),
-        is_active=_choice(params, "isactive", "IsActive", _BOOLS, None),
+        size=_int(params, "Qt", 10, 1, MAX_PAGE_SIZE),
+        page=_int(params, "Pg", 1, 1, None),
+        sort=_choice(params, "CpOrd", _SORT_BY_LOWER, "id", ", ".join(SORT_FIELDS)),
+        descending=_choice(params, "TpOrd", _DIRECTIONS, True, "Asc, Desc"),
+        is_active=_choice(params, "IsActive", _BOOLS, None, "true, false"),
     )
 
 
-def _int(params: dict[str, str], key: str, name: str, default: int, lo: int, hi: int | None) -> int:
-    raw = params.get(key)
+def _int(params: dict[str, str], name: str, default: int, lo: int, hi: int | None) -> int:
+    raw = params.get(name.lower())
     if raw is None:
         return default
     if not _DIGITS.fullmatch(raw.strip()):
@@ -58,14 +58,13 @@ def _int(params: dict[str, str], key: str, name: str, default: int, lo: int, hi:
     return value
 
 
-def _choice(params: dict[str, str], key: str, name: str, allowed: Mapping[str, T], default: T) -> T:
-    raw = params.get(key)
+def _choice(
+    params: dict[str, str], name: str, allowed: Mapping[str, T], default: T, shown: str
+) -> T:
+    raw = params.get(name.lower())
     if raw is None:
         return default
     try:
         return allowed[raw.strip().lower()]
     except KeyError:
-        choices = ", ".join(
-            str(v) if key == "cpord" else k.capitalize() for k, v in allowed.items()
-        )
-        raise ValidationFailed(f"{name} must be one of: {choices}.", field=name) from None
+        raise ValidationFailed(f"{name} must be one of: {shown}.", field=name) from None
