@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.helpers import ChainMapProxy
 
 from admin_api.auth import bearer_principal
 from admin_api.pagination import parse_page_request
@@ -17,9 +18,13 @@ from gateway.keys import DB, KEY_CACHE, L2
 from gateway.middlewares import json_response
 
 
-def key_service(request: web.Request) -> KeyService:
-    app = request.config_dict
+def key_service_of(app: web.Application | ChainMapProxy) -> KeyService:
+    """The service over this process's stores and key cache (cheap: three references)."""
     return KeyService(KeyStore(app[DB]), app[L2], app.get(KEY_CACHE))
+
+
+def key_service(request: web.Request) -> KeyService:
+    return key_service_of(request.config_dict)
 
 
 def timestamp(value: datetime | None) -> str | None:

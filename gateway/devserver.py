@@ -14,13 +14,14 @@ from contextlib import ExitStack
 
 from aiohttp import web
 
-from admin_api.service import CreatedKey, KeyService
-from admin_api.store import KeyStore, TenantStore
+from admin_api.service import CreatedKey
+from admin_api.store import TenantStore
+from admin_api.views import key_service_of
 from gateway.app import create_app
 from gateway.config import Config, ConfigError
 from gateway.db import Database, migrate
 from gateway.embedded import with_embedded
-from gateway.keys import DB, KEY_CACHE, L2
+from gateway.keys import DB
 from gateway.logs import AccessLogger
 from gateway.standin import create_standin_app
 from gateway.tokens import Principal, Role, mint_token
@@ -74,8 +75,8 @@ async def _dev_tenant(db: Database) -> uuid.UUID:
 
 
 async def _fresh_key(app: web.Application, tenant_id: uuid.UUID) -> CreatedKey:
-    service = KeyService(KeyStore(app[DB]), app[L2], app.get(KEY_CACHE))
-    return await service.create(Principal(tenant_id, Role.OWNER, "dev"), {"name": "quickstart"})
+    owner = Principal(tenant_id, Role.OWNER, "dev")
+    return await key_service_of(app).create(owner, {"name": "quickstart"})
 
 
 async def _until_signalled() -> None:
