@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from time import monotonic
+from time import monotonic, time
 from typing import Any, Protocol
 
 from redis.asyncio.client import PubSub
@@ -27,6 +27,7 @@ _BACKOFF_FIRST = 0.05
 
 class Invalidatable(Protocol):
     invalidations_received: int
+    last_invalidation: float
     resubscribes: int
 
     def invalidate(self, key_hash: bytes) -> None: ...
@@ -125,6 +126,7 @@ class InvalidationListener:
             log.warning("ignored a malformed invalidation message (%d bytes)", len(data))
             return
         self._cache.invalidations_received += 1
+        self._cache.last_invalidation = time()
         self._cache.invalidate(key_hash)
 
     def _lost(self, exc: BaseException) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from time import monotonic
+from time import monotonic, time
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
@@ -80,6 +80,7 @@ class KeyCache:
         self.db_misses = 0
         self.unavailable = 0
         self.invalidations_received = 0
+        self.last_invalidation = time()  # wall clock: /metrics compares it across workers
         self.resubscribes = 0
 
     async def resolve(self, key_hash: bytes) -> KeyRecord | None:

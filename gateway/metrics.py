@@ -77,14 +77,6 @@ class Metrics:
         self.upstream_errors: dict[str, int] = {}
         self.recent_upstream: deque[float] = deque(maxlen=_RECENT_UPSTREAM)
         self.files: WorkerFiles | None = None
-        self.last_invalidation = time.time()  # wall clock: compared across workers
-        self._invalidations_seen = 0
-
-    def note_invalidations(self, count: int, now: float) -> None:
-        """The cache only counts messages; a count that moved means one arrived since."""
-        if count != self._invalidations_seen:
-            self._invalidations_seen = count
-            self.last_invalidation = now
 
     def observe_request(self, route: str, status: int, seconds: float, error: bool) -> None:
         key = (route, status)
@@ -223,15 +215,16 @@ async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     """Writes this worker's file every second (and at the end) when workers share a host."""
     metrics = app[METRICS]
     metrics.files = WorkerFiles.for_config(app[CONFIG])
-    if metrics.files is not None:
-        metrics.files.prepare()
+    if metrics.files is None:  # one process: a scrape reads its figures directly
+        yield
+        return
+    metrics.files.prepare()
     task = asyncio.create_task(_flush_forever(app), name="metrics-flush")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    if metrics.files is not None:
-        _flush(app)
+    _flush(app)
 
 
 async def _flush_forever(app: web.Application) -> None:
@@ -241,12 +234,10 @@ async def _flush_forever(app: web.Application) -> None:
 
 
 def _flush(app: web.Application) -> None:
-    state = worker_state(app, time.time())  # also notes invalidations when there is no file
     files = app[METRICS].files
-    if files is None:
-        return
+    assert files is not None  # the flush task runs only when workers share files
     try:
-        files.write(state)
+        files.write(worker_state(app, time.time()))
     except OSError as exc:
         log.warning("metrics file not written: %s", type(exc).__name__)
 

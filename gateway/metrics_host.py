@@ -86,7 +86,6 @@ def worker_state(app: web.Application, now: float) -> State:
     cache = app.get(KEY_CACHE)
     checks = {result: getattr(cache, attr, 0) for result, attr in KEY_RESULTS.items()}
     invalidations = getattr(cache, "invalidations_received", 0)
-    metrics.note_invalidations(invalidations, now)
     pool = app.get(PG_POOL)
     size = pool.get_size() if pool is not None else 0
     idle = pool.get_idle_size() if pool is not None else 0
@@ -107,7 +106,7 @@ def worker_state(app: web.Application, now: float) -> State:
             "l1_entries": len(cache) if cache is not None else 0,
             "pg_pool_in_use": size - idle,
             "pg_pool_size": size,
-            "invalidation_age": max(0.0, now - metrics.last_invalidation),
+            "invalidation_age": max(0.0, now - getattr(cache, "last_invalidation", now)),
             "workers": 1,
         },
     }
