@@ -30,6 +30,7 @@ from admin_api.console_session import (
 )
 from admin_api.views import timestamp
 from gateway.errors import GatewayError, Unauthorized
+from gateway.middlewares import error_response
 
 log = logging.getLogger(__name__)
 
@@ -149,13 +150,10 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
 def session_ended(request: web.Request, reason: str) -> web.Response:
     """Back to sign-in with the verifier's reason; the bad cookie is dropped."""
     if request.path.endswith(".json"):  # the operator page's poller: it navigates itself
-        response = web.json_response({"error": "unauthorized", "message": reason}, status=401)
+        response = error_response(401, "unauthorized", reason)
         end_session(request, response)
         return response
-    target = request.app.router["sign_in"].url_for()
-    if request.method == "GET" and request.path != str(target):
-        target = target.with_query(next=request.path_qs)
-    response = web.Response(status=303, headers={"Location": str(target)})
+    response = console_views.see_other(console_views.sign_in_target(request))
     end_session(request, response)
     set_flash(request, response, Flash("error", f"Please sign in again. {reason}"))
     return response

@@ -29,7 +29,7 @@ from admin_api.console_session import (
     verify_token,
 )
 from admin_api.pagination import PageRequest, parse_page_request
-from admin_api.service import require_writer
+from admin_api.service import NAME_MAX, require_writer
 from admin_api.views import key_service
 from gateway.errors import NotFound, Unauthorized, ValidationFailed
 from gateway.keys import CONFIG, REDIS
@@ -46,13 +46,18 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+def sign_in_target(request: web.Request) -> str:
+    """The sign-in page, remembering the page to come back to (for a GET elsewhere)."""
+    target = request.app.router["sign_in"].url_for()
+    if request.method == "GET" and request.path != str(target):
+        target = target.with_query(next=request.path_qs)
+    return str(target)
+
+
 def require_session(request: web.Request) -> Session:
     session = session_of(request)
     if session is None:
-        target = request.app.router["sign_in"].url_for()
-        if request.method == "GET":
-            target = target.with_query(next=request.path_qs)
-        raise web.HTTPSeeOther(target)
+        raise web.HTTPSeeOther(sign_in_target(request))
     return session
 
 
@@ -151,7 +156,14 @@ def _new_key_form(
 ) -> web.Response:
     submission = secrets.token_urlsafe(16)
     return render(
-        request, "key_new.html", session, status, name=name, error=error, submission=submission
+        request,
+        "key_new.html",
+        session,
+        status,
+        name=name,
+        error=error,
+        submission=submission,
+        name_max=NAME_MAX,
     )
 
 
