@@ -12,7 +12,6 @@ import secrets
 from dataclasses import replace
 
 from aiohttp import web
-from multidict import MultiDict
 
 from admin_api import console_links as links
 from admin_api.console_render import render
@@ -109,11 +108,8 @@ async def sign_out(request: web.Request) -> web.Response:
 
 def console_page_request(request: web.Request) -> tuple[PageRequest, str | None]:
     """The URL's view (API parameter names); a bad parameter falls back to the default view."""
-    query: MultiDict[str] = MultiDict(request.query)
-    query.add("CpOrd", links.CONSOLE_DEFAULT.sort)  # first value wins: only a default
-    query.add("TpOrd", "Desc")
     try:
-        return parse_page_request(query), None
+        return parse_page_request(request.query, links.CONSOLE_DEFAULT), None
     except ValidationFailed as exc:
         return links.CONSOLE_DEFAULT, f"{exc.message} Showing the default view instead."
 

@@ -31,17 +31,20 @@ class PageRequest:
         return (self.page - 1) * self.size
 
 
-def parse_page_request(query: Mapping[str, str]) -> PageRequest:
-    """Names match case-insensitively, as the platform's server does; the first value wins."""
+def parse_page_request(
+    query: Mapping[str, str], default: PageRequest = PageRequest()
+) -> PageRequest:
+    """Names match case-insensitively, as the platform's server does; the first value wins.
+    Parameters not given take `default`'s values (the API's defaults unless told)."""
     params: dict[str, str] = {}
     for name, value in query.items():
         params.setdefault(name.lower(), value)
     return PageRequest(
-        size=_int(params, "Qt", 10, 1, MAX_PAGE_SIZE),
-        page=_int(params, "Pg", 1, 1, None),
-        sort=_choice(params, "CpOrd", _SORT_BY_LOWER, "id", ", ".join(SORT_FIELDS)),
-        descending=_choice(params, "TpOrd", _DIRECTIONS, True, "Asc, Desc"),
-        is_active=_choice(params, "IsActive", _BOOLS, None, "true, false"),
+        size=_int(params, "Qt", default.size, 1, MAX_PAGE_SIZE),
+        page=_int(params, "Pg", default.page, 1, None),
+        sort=_choice(params, "CpOrd", _SORT_BY_LOWER, default.sort, ", ".join(SORT_FIELDS)),
+        descending=_choice(params, "TpOrd", _DIRECTIONS, default.descending, "Asc, Desc"),
+        is_active=_choice(params, "IsActive", _BOOLS, default.is_active, "true, false"),
     )
 
 
