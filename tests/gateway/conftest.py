@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -163,3 +164,24 @@ async def make_rig() -> AsyncIterator[Callable[..., Awaitable[CacheRig]]]:
     yield make
     for rig in rigs:
         await rig.close()
+
+
+ServeEnviron = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def serve_environ(config: Config) -> ServeEnviron:
+    """The environment of a gateway subprocess: this session's stores and secret, nothing
+    inherited from the caller's HOOKSENTRY_*; keyword arguments add settings (PORT="8080")."""
+
+    def environ(**settings: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
+        base = {
+            "DATABASE_URL": config.database_url,
+            "REDIS_URL": config.redis_url,
+            "REDIS_PREFIX": config.redis_prefix,
+            "JWT_SECRET": ",".join(config.jwt_secret),
+        }
+        return env | {f"HOOKSENTRY_{k}": v for k, v in (base | settings).items()}
+
+    return environ

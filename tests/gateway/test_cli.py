@@ -18,20 +18,15 @@ import pytest
 
 from gateway.config import Config
 from tests.gateway.cache_rig import eventually
+from tests.gateway.conftest import ServeEnviron
 from tests.services import free_port
 
 CLI = [sys.executable, "-m", "gateway"]
 
 
 @pytest.fixture
-def cli_env(config: Config) -> dict[str, str]:
-    return os.environ | {
-        "HOOKSENTRY_DATABASE_URL": config.database_url,
-        "HOOKSENTRY_REDIS_URL": config.redis_url,
-        "HOOKSENTRY_REDIS_PREFIX": config.redis_prefix,
-        "HOOKSENTRY_JWT_SECRET": ",".join(config.jwt_secret),
-        "HOOKSENTRY_LOG_LEVEL": "WARNING",
-    }
+def cli_env(serve_environ: ServeEnviron) -> dict[str, str]:
+    return serve_environ(LOG_LEVEL="WARNING")
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

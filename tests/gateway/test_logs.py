@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import re
 import signal
 import sys
@@ -30,8 +29,7 @@ from gateway.apikeys import generate_key
 from gateway.app import create_app
 from gateway.config import ROOT, Config
 from gateway.logs import AccessLogger, batching, build_handler, configure_logging, redact
-from tests.conftest import JWT_SECRET
-from tests.gateway.conftest import NewKey, RecordingUpstream
+from tests.gateway.conftest import NewKey, RecordingUpstream, ServeEnviron
 from tests.services import free_port
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -317,21 +315,12 @@ async def test_batching_holds_info_lines_until_a_flush_and_writes_warnings_at_on
 
 
 async def test_serve_writes_every_access_line_before_it_exits(
-    database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+    serve_environ: ServeEnviron, tmp_path: Path
 ) -> None:
     port = free_port()
-    settings = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "REDIS_PREFIX": redis_prefix,
-        "JWT_SECRET": JWT_SECRET,
-        "INGEST_UPSTREAM": "http://127.0.0.1:9",
-        "PG_POOL_MIN": "1",
-        "PG_POOL_MAX": "2",
-        "ACCESS_LOG": "true",
-    }
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
-    environ |= {f"HOOKSENTRY_{k}": v for k, v in settings.items()}
+    environ = serve_environ(
+        INGEST_UPSTREAM="http://127.0.0.1:9", PG_POOL_MIN="1", PG_POOL_MAX="2", ACCESS_LOG="true"
+    )
     log = tmp_path / "serve.log"
     argv = [sys.executable, "-m", "gateway", "serve", "--workers", "2", "--port", str(port)]
     with log.open("wb") as out:

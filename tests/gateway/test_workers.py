@@ -18,8 +18,7 @@ import psutil
 import pytest
 
 from gateway.config import ROOT
-from tests.conftest import JWT_SECRET
-from tests.gateway.conftest import RecordingUpstream
+from tests.gateway.conftest import RecordingUpstream, ServeEnviron
 from tests.services import free_port
 
 pytestmark = pytest.mark.timeout(90)
@@ -87,29 +86,21 @@ async def until(predicate: Callable[[], Any], deadline: float, what: str) -> Any
 
 
 @pytest.fixture
-def start_serve(
-    database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
-) -> Iterator[Callable[..., Any]]:
+def start_serve(serve_environ: ServeEnviron, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     started: list[Served] = []
 
     def start(upstream: RecordingUpstream, workers: int = 2, **env: str) -> Served:
         port = free_port()
-        settings = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "REDIS_PREFIX": redis_prefix,
-            "JWT_SECRET": JWT_SECRET,
-            "INGEST_UPSTREAM": upstream.url,
-            "PORT": str(port),
-            "WORKERS": str(workers),
-            "SHUTDOWN_TIMEOUT": str(SHUTDOWN_TIMEOUT),
-            "ACCESS_LOG": "false",
-            "PG_POOL_MIN": "1",
-            "PG_POOL_MAX": "4",
-        }
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
-        environ |= {f"HOOKSENTRY_{k}": v for k, v in settings.items()} | env
-        environ["PYTHONPATH"] = str(ROOT)
+        environ = serve_environ(
+            INGEST_UPSTREAM=upstream.url,
+            PORT=str(port),
+            WORKERS=str(workers),
+            SHUTDOWN_TIMEOUT=str(SHUTDOWN_TIMEOUT),
+            ACCESS_LOG="false",
+            PG_POOL_MIN="1",
+            PG_POOL_MAX="4",
+        )
+        environ |= env | {"PYTHONPATH": str(ROOT)}
         log = tmp_path / f"serve-{port}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
