@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -46,11 +47,24 @@ def _new_id() -> str:
 
 
 def json_response(data: object, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=orjson.dumps(data), content_type="application/json")
+    return _json_bytes(orjson.dumps(data), status)
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:
-    return json_response({"error": code, "message": message, **extra}, status)
+    if extra:
+        return json_response({"error": code, "message": message, **extra}, status)
+    return _json_bytes(_error_body(code, message), status)
+
+
+def _json_bytes(body: bytes, status: int) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
+@functools.lru_cache(maxsize=256)
+def _error_body(code: str, message: str) -> bytes:
+    """Most error bodies repeat (a 401 for every bad key): each is serialised once (bounded,
+    since some messages name what was wrong with the input)."""
+    return orjson.dumps({"error": code, "message": message})
 
 
 def route_of(request: web.Request) -> str:
