@@ -25,7 +25,7 @@ from gateway.db import QUERIES
 from gateway.errors import AuthUnavailable, StoreUnavailable
 from gateway.invalidation import InvalidationListener
 from gateway.keys import CONFIG, DB, KEY_CACHE, L2
-from gateway.l2 import REDIS_ERRORS
+from gateway.l2 import LEASE_FACTOR, REDIS_ERRORS, Lease
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,13 @@ class KeyStore(Protocol):
 class KeyL2(Protocol):
     """What the cache needs from Redis (gateway.l2.RedisL2)."""
 
-    async def get(self, key_hash: bytes) -> KeyRecord | None: ...
+    async def get_or_lease(self, key_hash: bytes) -> KeyRecord | Lease: ...
 
-    async def fill(self, key_hash: bytes, record: KeyRecord) -> None: ...
+    async def wait_fill(self, key_hash: bytes) -> KeyRecord | None: ...
+
+    async def fill(self, key_hash: bytes, record: KeyRecord, *, leased: bool = False) -> None: ...
+
+    async def release(self, key_hash: bytes) -> None: ...
 
 
 class KeyCache:
@@ -161,15 +165,18 @@ class KeyCache:
 
     async def _lookup(self, key_hash: bytes) -> KeyRecord | None:
         start_epoch = self.epoch
-        record, redis_ok = await self._l2_get(key_hash)
+        record, redis_ok, leased = await self._l2_get(key_hash)
         if record is not None and not record.revoked and not self._l2_trusted():
             record = None  # possibly stale: ask the truth
         if record is not None:
             self.redis_hits += 1
         else:
-            record = await self._db_get(key_hash)
-            if record is not None and not record.revoked and redis_ok:
-                await self._l2_fill(key_hash, record)
+            try:
+                record = await self._db_get(key_hash)
+            finally:
+                fill = record is not None and not record.revoked and redis_ok
+                if fill or leased:
+                    await self._l2_done(key_hash, record if fill else None, leased)
         if self.epoch == start_epoch:
             self._put(key_hash, record, monotonic())
         return record
@@ -177,21 +184,34 @@ class KeyCache:
     def _l2_trusted(self) -> bool:
         return self.down_since is None and monotonic() >= self._verify_l2_until
 
-    async def _l2_get(self, key_hash: bytes) -> tuple[KeyRecord | None, bool]:
-        """(record or None, whether Redis answered). a failure is not "missing"."""
+    async def _l2_get(self, key_hash: bytes) -> tuple[KeyRecord | None, bool, bool]:
+        """(record or None, whether Redis answered, whether this process holds the fill lease).
+
+        A failure is not "missing". When another process holds the lease, wait for its fill.
+        """
         if monotonic() < self._redis_paused_until:
-            return None, False
+            return None, False, False
         try:
             async with asyncio.timeout(self._redis_timeout):
-                return await self._l2.get(key_hash), True
+                answer = await self._l2.get_or_lease(key_hash)
+            if answer is Lease.MINE:
+                return None, True, True
+            if answer is Lease.THEIRS:
+                async with asyncio.timeout(self._redis_timeout * (LEASE_FACTOR + 1)):
+                    return await self._l2.wait_fill(key_hash), True, False
+            return answer, True, False
         except (*REDIS_ERRORS, ValueError) as exc:
             self._pause_redis(exc)
-            return None, False
+            return None, False, False
 
-    async def _l2_fill(self, key_hash: bytes, record: KeyRecord) -> None:
+    async def _l2_done(self, key_hash: bytes, record: KeyRecord | None, leased: bool) -> None:
+        """Fill Redis with an active record (NX), and give the lease back if this process has it."""
         try:
             async with asyncio.timeout(self._redis_timeout):
-                await self._l2.fill(key_hash, record)
+                if record is not None:
+                    await self._l2.fill(key_hash, record, leased=leased)
+                else:
+                    await self._l2.release(key_hash)
         except REDIS_ERRORS as exc:
             self._pause_redis(exc)
 

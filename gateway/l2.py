@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +26,26 @@ log = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _CLOSE_TIMEOUT = 2.0
 _RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
+# A lease lasts this many redis_timeouts: long enough for a PostgreSQL lookup under load, short
+# enough that waiters whose leaseholder died soon look for themselves.
+LEASE_FACTOR = 4
+_WAIT_FIRST, _WAIT_MAX = 0.002, 0.016
+
+# One round trip for a miss in L1: the record if Redis has it, else the fill lease for this key
+# if nobody holds it (1), else 0: another process is asking PostgreSQL right now.
+_GET_OR_LEASE = """
+local record = redis.call('GET', KEYS[1])
+if record then return record end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+"""
+
+
+class Lease(enum.Enum):
+    """What `get_or_lease` says when Redis has no record for the key."""
+
+    MINE = 1  # look it up, then fill() (which releases the lease) or release()
+    THEIRS = 0  # another process is looking it up: wait_fill()
 
 
 def create_redis(
@@ -80,10 +101,15 @@ class RedisL2:
         self.ttl = config.redis_key_ttl
         self.prefix = config.redis_prefix
         self.channel = invalidation_channel(config)
+        self.lease_seconds = config.redis_timeout * LEASE_FACTOR
+        self._get_or_lease = client.register_script(_GET_OR_LEASE)
         self._retries: set[asyncio.Task[None]] = set()
 
     def key(self, key_hash: bytes) -> str:
         return f"{self.prefix}key:{key_hash.hex()}"
+
+    def lease_key(self, key_hash: bytes) -> str:
+        return f"{self.prefix}lease:{key_hash.hex()}"
 
     async def get(self, key_hash: bytes) -> KeyRecord | None:
         """None means "Redis has no entry"; a Redis failure raises (it is not "missing")."""
@@ -91,9 +117,42 @@ class RedisL2:
         raw = cast("bytes | None", await self.client.get(self.key(key_hash)))
         return None if raw is None else decode(raw)
 
-    async def fill(self, key_hash: bytes, record: KeyRecord) -> None:
+    async def get_or_lease(self, key_hash: bytes) -> KeyRecord | Lease:
+        """The record, or who looks it up in PostgreSQL: the lease makes a key that every
+        worker misses at once (a cold start) one PostgreSQL lookup, not one per process."""
+        keys = [self.key(key_hash), self.lease_key(key_hash)]
+        answer = await self._get_or_lease(keys=keys, args=[int(self.lease_seconds * 1000)])
+        if isinstance(answer, bytes):
+            return decode(answer)
+        return Lease.MINE if answer == 1 else Lease.THEIRS
+
+    async def wait_fill(self, key_hash: bytes) -> KeyRecord | None:
+        """Another process holds the lease: its record once it is filled, or None once the
+        lease is gone without one (a negative answer is never shared) or has run out."""
+        deadline = monotonic() + self.lease_seconds
+        delay = _WAIT_FIRST
+        keys = (self.key(key_hash), self.lease_key(key_hash))
+        while monotonic() < deadline:
+            await asyncio.sleep(delay)
+            raw, leased = cast("list[bytes | None]", await self.client.mget(keys))
+            if raw is not None:
+                return decode(raw)
+            if leased is None:
+                return None
+            delay = min(delay * 2, _WAIT_MAX)
+        return None
+
+    async def fill(self, key_hash: bytes, record: KeyRecord, *, leased: bool = False) -> None:
         """NX: a late fill never replaces a revocation marker written meanwhile."""
-        await self.client.set(self.key(key_hash), encode(record), nx=True, ex=self.ttl)
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.set(self.key(key_hash), encode(record), nx=True, ex=self.ttl)
+            if leased:
+                pipe.delete(self.lease_key(key_hash))
+            await pipe.execute()
+
+    async def release(self, key_hash: bytes) -> None:
+        """Give the lease back without a record (no such key, or PostgreSQL failed)."""
+        await self.client.delete(self.lease_key(key_hash))
 
     async def revoke(self, key_hash: bytes, record: KeyRecord) -> None:
         """Write the marker over whatever is there, then tell every process. Never raises.

@@ -154,6 +154,72 @@ async def test_concurrent_first_lookups_share_one_store_lookup(
     assert rig.l2.gets == 1
 
 
+async def test_processes_missing_the_same_key_at_once_share_one_postgresql_lookup(
+    make_rig, fast_config, client, new_key
+):
+    """Cold start across workers: the first process to miss takes the key's fill lease in
+    Redis; another that misses meanwhile waits for the fill instead of asking PostgreSQL."""
+    key = await new_key(client)
+    first = await make_rig(fast_config())
+    second = await make_rig(fast_config())  # subscribed: it trusts what Redis holds
+    h = hash_key(key.key)
+    first.db.hold = asyncio.Event()
+
+    looking = asyncio.create_task(first.cache.resolve(h))
+    await first.db.answered.wait()  # the first process holds the lease and has its row
+    waiting = asyncio.create_task(second.cache.resolve(h))
+    await eventually(lambda: second.l2.gets == 1)  # the second found the lease taken
+    assert not waiting.done()
+    first.db.hold.set()
+
+    expected = KeyRecord(key.key_id, key.tenant_id, False)
+    assert await looking == await waiting == expected
+    assert first.db.lookups[h] == 1
+    assert second.db.total_lookups == 0
+    assert second.cache.redis_hits == 1
+    assert await second.l2.client.exists(second.l2.lease_key(h)) == 0  # given back with the fill
+
+
+async def test_an_unknown_key_is_not_shared_through_the_lease(make_rig, fast_config):
+    """Negative answers never go to Redis (DESIGN): the waiting process asks PostgreSQL itself
+    once the leaseholder gives the lease back without a record."""
+    first = await make_rig(fast_config(), listen=False)
+    second = await make_rig(fast_config(), listen=False)
+    h = random_hash()
+    first.db.hold = asyncio.Event()
+
+    looking = asyncio.create_task(first.cache.resolve(h))
+    await first.db.answered.wait()
+    waiting = asyncio.create_task(second.cache.resolve(h))
+    await eventually(lambda: second.l2.gets == 1)
+    first.db.hold.set()
+
+    assert await looking is None
+    assert await waiting is None
+    assert first.db.lookups[h] == second.db.lookups[h] == 1
+    assert await first.l2.client.get(first.l2.key(h)) is None
+    assert await first.l2.client.exists(first.l2.lease_key(h)) == 0
+
+
+async def test_a_lease_left_by_a_dead_process_delays_a_lookup_only_until_it_runs_out(
+    make_rig, fast_config, client, new_key
+):
+    key = await new_key(client)
+    rig = await make_rig(fast_config(), listen=False)
+    h = hash_key(key.key)
+    # What a process that took the lease and died leaves behind.
+    await rig.l2.client.set(rig.l2.lease_key(h), b"1", px=int(rig.l2.lease_seconds * 1000))
+
+    started = time.monotonic()
+    record = await rig.cache.resolve(h)
+    waited = time.monotonic() - started
+
+    assert record == KeyRecord(key.key_id, key.tenant_id, False)
+    assert rig.db.lookups[h] == 1
+    assert rig.l2.lease_seconds * 0.9 <= waited <= rig.l2.lease_seconds + 0.5
+    assert await rig.l2.get(h) == record  # and it filled Redis for the others
+
+
 async def test_lookup_racing_a_revocation_never_caches_the_old_answer(
     make_rig, fast_config, client, new_key, auth
 ):
