@@ -23,12 +23,21 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
+from gateway import logs as logs_module
 from gateway.apikeys import generate_key
 from gateway.app import create_app
 from gateway.config import ROOT, Config
-from gateway.logs import AccessLogger, batching, build_handler, configure_logging, redact
+from gateway.keys import REQUEST_ID
+from gateway.logs import (
+    ACCESS_LOGGER,
+    AccessLogger,
+    batching,
+    build_handler,
+    configure_logging,
+    redact,
+)
 from tests.gateway.conftest import NewKey, RecordingUpstream, ServeEnviron
 from tests.services import free_port
 
@@ -312,6 +321,52 @@ async def test_batching_holds_info_lines_until_a_flush_and_writes_warnings_at_on
         for handler in [h for h in root.handlers if h not in saved[0]]:
             root.removeHandler(handler)
         root.setLevel(saved[1])
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+async def test_a_serving_worker_writes_access_lines_directly_and_exactly_as_logging_would(
+    make_config: Callable[..., Config], log_format: str
+) -> None:
+    """While a worker serves with our handler alone, access lines skip logging's machinery
+    (`gateway.logs._direct`); the lines must be the ones the logging path writes, and a line
+    with a key in it must still be redacted."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    access = AccessLogger(logging.getLogger(ACCESS_LOGGER), "")
+    key = generate_key()
+    requests = []
+    for rid in ("r-1", key):
+        request = make_mocked_request("POST", "/api/v1/ingest/t-1/x?q=1")
+        request[REQUEST_ID] = rid
+        requests.append(request)
+    response = web.Response(status=401)
+    try:
+        configure_logging(make_config(log_format=log_format), stream)
+        async with batching(interval=60):
+            assert logs_module._direct is None  # pytest's own handlers are on the root logger
+        for handler in saved[0]:  # as in a worker: ours alone
+            root.removeHandler(handler)
+        async with batching(interval=60):
+            assert logs_module._direct is not None
+            for request in requests:
+                access.log(request, response, 0.0012)
+            assert stream.getvalue() == ""  # gathered like every other line
+        for request in requests:  # line by line now: through a record and the formatter
+            access.log(request, response, 0.0012)
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+
+    def without_time(line: str) -> str:
+        return TIMESTAMP.sub("T", line, count=1)
+
+    direct, logged = (stream.getvalue().splitlines()[i : i + 2] for i in (0, 2))
+    assert [without_time(x) for x in direct] == [without_time(x) for x in logged]
+    assert "r-1" in direct[0] and "hks_[redacted]" in direct[1] and key not in stream.getvalue()
 
 
 async def test_serve_writes_every_access_line_before_it_exits(
