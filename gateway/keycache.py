@@ -25,7 +25,7 @@ from gateway.db import QUERIES
 from gateway.errors import AuthUnavailable, StoreUnavailable
 from gateway.invalidation import InvalidationListener
 from gateway.keys import CONFIG, DB, KEY_CACHE, L2
-from gateway.l2 import LEASE_FACTOR, REDIS_ERRORS, Lease
+from gateway.l2 import REDIS_ERRORS, Lease
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class KeyStore(Protocol):
 
 class KeyL2(Protocol):
     """What the cache needs from Redis (gateway.l2.RedisL2)."""
+
+    lease_seconds: float
 
     async def get_or_lease(self, key_hash: bytes) -> KeyRecord | Lease: ...
 
@@ -197,7 +199,9 @@ class KeyCache:
             if answer is Lease.MINE:
                 return None, True, True
             if answer is Lease.THEIRS:
-                async with asyncio.timeout(self._redis_timeout * (LEASE_FACTOR + 1)):
+                if not self._l2_trusted():
+                    return None, True, False  # its fill would be checked against PostgreSQL
+                async with asyncio.timeout(self._l2.lease_seconds + self._redis_timeout):
                     return await self._l2.wait_fill(key_hash), True, False
             return answer, True, False
         except (*REDIS_ERRORS, ValueError) as exc:

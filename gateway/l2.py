@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from time import monotonic
@@ -26,17 +27,24 @@ log = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _CLOSE_TIMEOUT = 2.0
 _RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
-# A lease lasts this many redis_timeouts: long enough for a PostgreSQL lookup under load, short
-# enough that waiters whose leaseholder died soon look for themselves.
-LEASE_FACTOR = 4
 _WAIT_FIRST, _WAIT_MAX = 0.002, 0.016
 
 # One round trip for a miss in L1: the record if Redis has it, else the fill lease for this key
-# if nobody holds it (1), else 0: another process is asking PostgreSQL right now.
+# if nobody holds it (1), else 0: another process is asking PostgreSQL right now. A lease holds
+# its process's token, so a holder whose lease ran out cannot give back another's.
 _GET_OR_LEASE = """
 local record = redis.call('GET', KEYS[1])
 if record then return record end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+"""
+_FILL_AND_RELEASE = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
 
@@ -101,8 +109,15 @@ class RedisL2:
         self.ttl = config.redis_key_ttl
         self.prefix = config.redis_prefix
         self.channel = invalidation_channel(config)
-        self.lease_seconds = config.redis_timeout * LEASE_FACTOR
+        # As long as a PostgreSQL lookup may take, so a slow holder keeps its lease; a holder
+        # that died delays the others' lookups by no more than this.
+        self.lease_seconds = (
+            config.pg_acquire_timeout + config.pg_command_timeout + config.redis_timeout
+        )
+        self._lease_token = secrets.token_hex(8)
         self._get_or_lease = client.register_script(_GET_OR_LEASE)
+        self._fill_and_release = client.register_script(_FILL_AND_RELEASE)
+        self._release = client.register_script(_RELEASE)
         self._retries: set[asyncio.Task[None]] = set()
 
     def key(self, key_hash: bytes) -> str:
@@ -111,18 +126,13 @@ class RedisL2:
     def lease_key(self, key_hash: bytes) -> str:
         return f"{self.prefix}lease:{key_hash.hex()}"
 
-    async def get(self, key_hash: bytes) -> KeyRecord | None:
-        """None means "Redis has no entry"; a Redis failure raises (it is not "missing")."""
-        # The client is built without decode_responses, so Redis answers are bytes.
-        raw = cast("bytes | None", await self.client.get(self.key(key_hash)))
-        return None if raw is None else decode(raw)
-
     async def get_or_lease(self, key_hash: bytes) -> KeyRecord | Lease:
         """The record, or who looks it up in PostgreSQL: the lease makes a key that every
         worker misses at once (a cold start) one PostgreSQL lookup, not one per process."""
         keys = [self.key(key_hash), self.lease_key(key_hash)]
-        answer = await self._get_or_lease(keys=keys, args=[int(self.lease_seconds * 1000)])
-        if isinstance(answer, bytes):
+        args = [int(self.lease_seconds * 1000), self._lease_token]
+        answer = await self._get_or_lease(keys=keys, args=args)
+        if isinstance(answer, bytes):  # the client is built without decode_responses
             return decode(answer)
         return Lease.MINE if answer == 1 else Lease.THEIRS
 
@@ -143,16 +153,18 @@ class RedisL2:
         return None
 
     async def fill(self, key_hash: bytes, record: KeyRecord, *, leased: bool = False) -> None:
-        """NX: a late fill never replaces a revocation marker written meanwhile."""
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.set(self.key(key_hash), encode(record), nx=True, ex=self.ttl)
-            if leased:
-                pipe.delete(self.lease_key(key_hash))
-            await pipe.execute()
+        """NX: a late fill never replaces a revocation marker written meanwhile. The holder of
+        the lease gives it back in the same round trip, once the record is in place."""
+        if not leased:
+            await self.client.set(self.key(key_hash), encode(record), nx=True, ex=self.ttl)
+            return
+        keys = [self.key(key_hash), self.lease_key(key_hash)]
+        args: list[bytes | int | str] = [encode(record), self.ttl, self._lease_token]
+        await self._fill_and_release(keys=keys, args=args)
 
     async def release(self, key_hash: bytes) -> None:
         """Give the lease back without a record (no such key, or PostgreSQL failed)."""
-        await self.client.delete(self.lease_key(key_hash))
+        await self._release(keys=[self.lease_key(key_hash)], args=[self._lease_token])
 
     async def revoke(self, key_hash: bytes, record: KeyRecord) -> None:
         """Write the marker over whatever is there, then tell every process. Never raises.

