@@ -17,12 +17,12 @@ from aiohttp import web
 from admin_api.service import CreatedKey
 from admin_api.store import TenantStore
 from admin_api.views import key_service_of
+from gateway.access_log import AccessLogger
 from gateway.app import create_app
 from gateway.config import Config, ConfigError
 from gateway.db import Database, migrate
 from gateway.embedded import with_embedded
 from gateway.keys import DB
-from gateway.logs import AccessLogger
 from gateway.standin import create_standin_app
 from gateway.tokens import Principal, Role, mint_token
 

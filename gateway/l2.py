@@ -130,7 +130,7 @@ class RedisL2:
         """The record, or who looks it up in PostgreSQL: the lease makes a key that every
         worker misses at once (a cold start) one PostgreSQL lookup, not one per process."""
         keys = [self.key(key_hash), self.lease_key(key_hash)]
-        args = [int(self.lease_seconds * 1000), self._lease_token]
+        args: list[int | str] = [int(self.lease_seconds * 1000), self._lease_token]
         answer = await self._get_or_lease(keys=keys, args=args)
         if isinstance(answer, bytes):  # the client is built without decode_responses
             return decode(answer)

@@ -7,14 +7,12 @@ that looks like one (API keys, JWTs, bearer values, key hashes, and the values o
 Authorization and cookie headers) as a second line of defence.
 
 Redaction is lazy: a formatter renders the line, and only when the finished line trips the cheap
-suspicion test (`_suspect`) does it redact the record's raw fields (`RedactionFilter`), render
+suspicion test (`suspect`) does it redact the record's raw fields (`RedactionFilter`), render
 again and redact the whole line. Every trigger and a 64-hex run survive JSON escaping and text
 formatting unchanged, so a clean line means every field was clean and the output is exactly
 what redacting each field first would give. Most lines are clean and pay one test.
 
-The access log, one line per request, has a direct path while a worker serves (`batching`) with
-our handler alone: `AccessLogger.log` renders the line and adds it to the batch itself, with no
-record and none of logging's dispatch (docs/decisions.md, "Logs").
+The access log (one line per request) lives in gateway.access_log.
 """
 
 from __future__ import annotations
@@ -25,23 +23,20 @@ import functools
 import logging
 import re
 import sys
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import orjson
-from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.config import Config
-from gateway.keys import KEY_ID, REQUEST_ID, TENANT_ID
 
 ACCESS_LOGGER = "aiohttp.access"
 _MARK = "_hooksentry_handler"  # tags the handler configure_logging installed, to replace it
+API_KEY_PATTERN = (re.compile(r"hks_[A-Za-z0-9]{8,}"), "hks_[redacted]")
 _PATTERNS = (
-    (re.compile(r"hks_[A-Za-z0-9]{8,}"), "hks_[redacted]"),
+    API_KEY_PATTERN,
     (re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
     (re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+"), r"\1[redacted]"),
     (
@@ -64,7 +59,7 @@ _HEX_MAP = bytes(ord("h") if chr(b) in "0123456789abcdefABCDEF" else ord(".") fo
 _HEX_RUN = b"h" * 64
 
 
-def _suspect(text: str) -> bool:
+def suspect(text: str) -> bool:
     lower = text.lower()
     for trigger in _TRIGGERS:
         if trigger in lower:
@@ -73,7 +68,7 @@ def _suspect(text: str) -> bool:
 
 
 def redact(text: str) -> str:
-    if not _suspect(text):
+    if not suspect(text):
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
@@ -104,14 +99,14 @@ def extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _STANDARD and v is not None}
 
 
-class _RedactingFormatter(logging.Formatter):
+class RedactingFormatter(logging.Formatter):
     """Renders a record; redacts it (fields, then the whole line) only when the line is suspect."""
 
     _fields = RedactionFilter()
 
     def format(self, record: logging.LogRecord) -> str:
         line = self.render(record)
-        if not _suspect(line):
+        if not suspect(line):
             return line
         # Raw fields first (a pattern may not survive escaping), then the whole line: the
         # per-field pass does not see nested extras (header dicts) or credential-named extras.
@@ -127,7 +122,7 @@ class _RedactingFormatter(logging.Formatter):
         raise NotImplementedError
 
 
-class JsonFormatter(_RedactingFormatter):
+class JsonFormatter(RedactingFormatter):
     """One JSON object per line: timestamp (UTC, ms, Z), level, logger, message, extras."""
 
     def render(self, record: logging.LogRecord) -> str:
@@ -159,7 +154,7 @@ class JsonFormatter(_RedactingFormatter):
         ).decode()
 
 
-class TextFormatter(_RedactingFormatter):
+class TextFormatter(RedactingFormatter):
     """`timestamp LEVEL logger message key=value ...` for people reading a terminal."""
 
     def render(self, record: logging.LogRecord) -> str:
@@ -254,47 +249,19 @@ BATCH_INTERVAL = 0.1
 async def batching(interval: float = BATCH_INTERVAL) -> AsyncIterator[None]:
     """While inside, our handler batches its writes, flushed every `interval` seconds and at
     the end (however the block ends): no line is lost when a worker stops."""
-    global _direct
     handlers = [h for h in logging.getLogger().handlers if isinstance(h, LineHandler)]
     for handler in handlers:
         handler.batch = True
-    _direct = _direct_handler()
     task = asyncio.create_task(_flush_every(handlers, interval), name="log-flush")
     try:
         yield
     finally:
-        _direct = None
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         for handler in handlers:
             handler.flush()
             handler.batch = False
-
-
-# The handler the access log writes its lines to directly while a worker serves, or None: then
-# access lines take logging's path like any other.
-_direct: LineHandler | None = None
-
-
-def _direct_handler() -> LineHandler | None:
-    """Ours, when it is the only place an access record could go and nothing could change the
-    record on its way: no other handler, no filter, no record factory."""
-    root = logging.getLogger()
-    chain = [logging.getLogger(ACCESS_LOGGER), logging.getLogger("aiohttp"), root]
-    handlers = [h for logger in chain for h in logger.handlers]
-    ours = handlers[0] if len(handlers) == 1 else None
-    if (
-        not isinstance(ours, LineHandler)
-        or not isinstance(ours.formatter, _RedactingFormatter)
-        or ours.filters
-        or ours.level > logging.INFO
-        or any(logger.filters or not logger.propagate for logger in chain[:-1])
-        or root.filters
-        or logging.getLogRecordFactory() is not logging.LogRecord
-    ):
-        return None
-    return ours
 
 
 async def _flush_every(handlers: list[LineHandler], interval: float) -> None:
@@ -318,6 +285,8 @@ def configure_logging(config: Config, stream: IO[str] | None = None) -> None:
     for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
         old.flush()
         root.removeHandler(old)
+        if isinstance(old, LineHandler):
+            old.batch = False  # access loggers that found it go back to logging's path
     root.addHandler(build_handler(config, stream))
     root.setLevel(config.log_level)
     # WARNING turns the access log off: AccessLogger.enabled is then False and aiohttp skips it.
@@ -343,92 +312,3 @@ class MalformedRequestFilter(logging.Filter):
             record.msg, record.args = f"refused a malformed request: {type(exc).__name__}", ()
             record.exc_info = record.exc_text = None
         return True
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One line per request (pass as `access_log_class=` to web.run_app / AppRunner)."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        path = _safe_path(request)
-        method, status = request.method, response.status
-        extra = {
-            "request_id": request.get(REQUEST_ID),
-            "tenant_id": request.get(TENANT_ID),
-            "key_id": request.get(KEY_ID),
-            "method": method,
-            "path": path,
-            "status": status,
-            "duration": round(time, 6),
-            "bytes": response.body_length,
-            "remote": request.remote,
-        }
-        logger, message = self.logger, f"{method} {path} {status}"
-        direct = _direct
-        # A worker serving: render here and skip the record and logging's machinery (together
-        # with the whole-line test, about a tenth of the gateway's CPU per request). Only the
-        # sender's own text can look like a secret (the other fields are UUIDs from the store,
-        # numbers and the peer's address, and JSON keeps fields apart): if it does, the line
-        # takes the redacting path below.
-        if direct is not None and logger.name == ACCESS_LOGGER:
-            if not _suspect(f"{extra['request_id']} {method} {path}"):
-                formatter = cast(_RedactingFormatter, direct.formatter)
-                direct.add_line(formatter.render_info(_now(), logger.name, message, extra))
-                return
-        if logging.getLogRecordFactory() is logging.LogRecord:
-            record = _access_record(logger.name, message, extra)
-        else:  # someone installed a record factory: let it make the record
-            record = logger.makeRecord(
-                logger.name, logging.INFO, __file__, 0, message, (), None, None, extra
-            )
-        logger.handle(record)
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
-
-
-_now = time.time  # AccessLogger.log's `time` argument (aiohttp's name) hides the module
-
-# An INFO record made once from this file; each access record starts as a copy of its fields.
-_PROTOTYPE = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, "", (), None)
-# Thread and process fields as configure_logging sets them (off: never printed, and the values
-# seen at import would be the supervisor's, not a worker's).
-_PROTOTYPE_FIELDS = _PROTOTYPE.__dict__ | dict.fromkeys(
-    ("thread", "threadName", "process", "processName")
-)
-
-
-def _access_record(name: str, message: str, extra: dict[str, Any]) -> logging.LogRecord:
-    """What `Logger.makeRecord` returns for an INFO line with `extra`, for a fifth of its cost.
-
-    LogRecord.__init__ recomputes per call what is the same for every access line (level name,
-    file name and module, argument checks). Here only the time, name, message and extras change.
-    (AccessLogger.log uses Logger.makeRecord instead when a record factory is installed.)
-    """
-    ns = time.time_ns()
-    record: logging.LogRecord = object.__new__(logging.LogRecord)
-    fields = record.__dict__
-    fields.update(_PROTOTYPE_FIELDS)
-    created = ns / 1e9
-    fields["created"] = created
-    fields["msecs"] = (ns % 1_000_000_000) // 1_000_000 + 0.0
-    fields["relativeCreated"] = (created - _PROTOTYPE.created) * 1000 + _PROTOTYPE.relativeCreated
-    fields["name"] = name
-    fields["msg"] = message
-    fields.update(extra)
-    return record
-
-
-def _safe_path(request: web.BaseRequest) -> str:
-    """The path without its query, the ingest token masked (it addresses an endpoint), and any
-    API key a user pasted into the URL masked."""
-    match_info = getattr(request, "match_info", None)
-    token = match_info.get("token") if match_info else None
-    path = request.path
-    if token:  # the route's last segment: mask it there, not where the same text first occurs
-        head, _, last = path.rpartition("/")
-        path = f"{head}/***" if last == token else path.replace(token, "***")
-    if "hks_" in path:
-        key_pattern, masked = _PATTERNS[0]
-        path = key_pattern.sub(masked, path)
-    return path

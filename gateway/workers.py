@@ -29,9 +29,10 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.access_log import AccessLogger
 from gateway.app import create_app
 from gateway.config import Config
-from gateway.logs import AccessLogger, batching
+from gateway.logs import batching
 
 log = logging.getLogger(__name__)
 

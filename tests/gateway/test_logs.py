@@ -25,19 +25,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
-from gateway import logs as logs_module
+from gateway.access_log import AccessLogger
 from gateway.apikeys import generate_key
 from gateway.app import create_app
 from gateway.config import ROOT, Config
 from gateway.keys import REQUEST_ID
-from gateway.logs import (
-    ACCESS_LOGGER,
-    AccessLogger,
-    batching,
-    build_handler,
-    configure_logging,
-    redact,
-)
+from gateway.logs import ACCESS_LOGGER, batching, build_handler, configure_logging, redact
 from tests.gateway.conftest import NewKey, RecordingUpstream, ServeEnviron
 from tests.services import free_port
 
@@ -250,7 +243,7 @@ def test_lazy_redaction_writes_what_redacting_every_field_first_wrote(
 def test_access_records_match_what_logger_makerecord_makes(
     make_config: Callable[..., Config],
 ) -> None:
-    from gateway.logs import _access_record
+    from gateway.access_log import _access_record
 
     extra = {"request_id": "r-1", "method": "POST", "path": "/p", "status": 202, "remote": None}
     fast = _access_record("aiohttp.access", "POST /p 202", dict(extra))
@@ -325,34 +318,44 @@ async def test_batching_holds_info_lines_until_a_flush_and_writes_warnings_at_on
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
 async def test_a_serving_worker_writes_access_lines_directly_and_exactly_as_logging_would(
-    make_config: Callable[..., Config], log_format: str
+    make_config: Callable[..., Config], log_format: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """While a worker serves with our handler alone, access lines skip logging's machinery
-    (`gateway.logs._direct`); the lines must be the ones the logging path writes, and a line
-    with a key in it must still be redacted."""
-    root = logging.getLogger()
+    """While a worker serves with our handler alone, clean access lines skip the record and
+    logging's dispatch; they must read exactly as the logging path writes them. Lines whose
+    sender text looks like a secret, or is not printable (JSON escapes it), take the record
+    path and are redacted there."""
+    root, access_logger = logging.getLogger(), logging.getLogger(ACCESS_LOGGER)
     saved = (list(root.handlers), root.level)
     stream = io.StringIO()
-    access = AccessLogger(logging.getLogger(ACCESS_LOGGER), "")
     key = generate_key()
     requests = []
-    for rid in ("r-1", key):
+    unprintable = "r-2\x08earer"  # JSON writes \b: "bearer" appears only in the line
+    for rid in ("r-1", key, unprintable):
         request = make_mocked_request("POST", "/api/v1/ingest/t-1/x?q=1")
         request[REQUEST_ID] = rid
         requests.append(request)
     response = web.Response(status=401)
+    handled: list[str] = []  # the records that took logging's path, by request id
+    real_handle = access_logger.handle
+    monkeypatch.setattr(
+        access_logger, "handle", lambda r: (handled.append(r.request_id), real_handle(r))
+    )
     try:
         configure_logging(make_config(log_format=log_format), stream)
         async with batching(interval=60):
-            assert logs_module._direct is None  # pytest's own handlers are on the root logger
+            # pytest's handlers are on the root logger too: every record must reach them.
+            AccessLogger(access_logger, "").log(requests[0], response, 0.0012)
+        assert handled == ["r-1"]
         for handler in saved[0]:  # as in a worker: ours alone
             root.removeHandler(handler)
+        access = AccessLogger(access_logger, "")  # aiohttp makes one per connection
+        written = len(stream.getvalue())
         async with batching(interval=60):
-            assert logs_module._direct is not None
             for request in requests:
                 access.log(request, response, 0.0012)
-            assert stream.getvalue() == ""  # gathered like every other line
-        for request in requests:  # line by line now: through a record and the formatter
+            assert len(stream.getvalue()) == written  # gathered like every other line
+        assert handled == ["r-1", key, unprintable]  # the clean line went directly
+        for request in requests:  # line by line now: every one through a record
             access.log(request, response, 0.0012)
     finally:
         for handler in list(root.handlers):
@@ -364,9 +367,10 @@ async def test_a_serving_worker_writes_access_lines_directly_and_exactly_as_logg
     def without_time(line: str) -> str:
         return TIMESTAMP.sub("T", line, count=1)
 
-    direct, logged = (stream.getvalue().splitlines()[i : i + 2] for i in (0, 2))
-    assert [without_time(x) for x in direct] == [without_time(x) for x in logged]
-    assert "r-1" in direct[0] and "hks_[redacted]" in direct[1] and key not in stream.getvalue()
+    lines = stream.getvalue().splitlines()[1:]
+    batched, logged = lines[:3], lines[3:]
+    assert [without_time(x) for x in batched] == [without_time(x) for x in logged]
+    assert "r-1" in batched[0] and "hks_[redacted]" in batched[1] and key not in "".join(lines)
 
 
 async def test_serve_writes_every_access_line_before_it_exits(
