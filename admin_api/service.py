@@ -73,7 +73,7 @@ class KeyService:
                 raise Forbidden("The API key belongs to another tenant.")
             raise NotFound("No active API key with this id.")
         row, key_hash = revoked
-        await self._l2.revoke(key_hash, KeyRecord(row.id, principal.tenant_id, revoked=True))
+        await self._l2.revoke(key_hash, KeyRecord.of(row.id, principal.tenant_id, revoked=True))
         self._evict_locally(key_hash)  # this process rejects the key before the 200 leaves
         log.info(
             "api key revoked", extra={"tenant_id": str(principal.tenant_id), "key_id": str(row.id)}
@@ -96,7 +96,7 @@ async def deactivate_tenant(store: TenantStore, l2: RedisL2 | None, tenant_id: u
         return False
     if l2 is not None:
         for key_id, key_hash in keys:
-            await l2.revoke(key_hash, KeyRecord(key_id, tenant_id, revoked=True))
+            await l2.revoke(key_hash, KeyRecord.of(key_id, tenant_id, revoked=True))
     log.info("tenant deactivated", extra={"tenant_id": str(tenant_id), "keys": len(keys)})
     return True
 

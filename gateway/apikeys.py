@@ -6,26 +6,35 @@ import hashlib
 import re
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 KEY_PREFIX = "hks_"
 _KEY_FORM = re.compile(r"hks_[0-9a-f]{32}")
 
 
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    """What the gateway knows about a key: small and immutable, shared by every cache level."""
+class KeyRecord(NamedTuple):
+    """What the gateway knows about a key: small and immutable, shared by every cache level.
 
-    key_id: uuid.UUID
-    tenant_id: uuid.UUID
+    Ids are kept as the strings the proxy sends upstream. Strings and a bool only: the key cache
+    holds each record's fields as a plain tuple, which the garbage collector stops tracking, so
+    a cache of many keys adds nothing to its pauses (docs/decisions.md, "Key cache").
+    """
+
+    key_id_str: str
+    tenant_id_str: str
     revoked: bool
-    # The str forms the proxy sends on every request, computed once per cache fill.
-    key_id_str: str = field(init=False, repr=False, compare=False)
-    tenant_id_str: str = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key_id_str", str(self.key_id))
-        object.__setattr__(self, "tenant_id_str", str(self.tenant_id))
+    @classmethod
+    def of(cls, key_id: uuid.UUID, tenant_id: uuid.UUID, revoked: bool) -> KeyRecord:
+        return cls(str(key_id), str(tenant_id), revoked)
+
+    @property
+    def key_id(self) -> uuid.UUID:
+        return uuid.UUID(self.key_id_str)
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return uuid.UUID(self.tenant_id_str)
 
 
 def generate_key() -> str:

@@ -67,8 +67,11 @@ class KeyCache:
         self._max_positive = config.l1_max_entries
         self._max_negative = config.l1_negative_max_entries
         self._redis_timeout = config.redis_timeout
-        # hash -> (record, expires_at, inserted_at); valid and revoked keys.
-        self._positive: OrderedDict[bytes, tuple[KeyRecord, float, float]] = OrderedDict()
+        # hash -> (the record's fields, expires_at, inserted_at); valid and revoked keys. Plain
+        # tuples of atoms: the garbage collector stops tracking them (see KeyRecord).
+        self._positive: OrderedDict[bytes, tuple[tuple[str, str, bool], float, float]] = (
+            OrderedDict()
+        )
         # hash -> (expires_at, inserted_at); "PostgreSQL said no such key". Bounded apart.
         self._negative: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
         self._inflight: dict[bytes, asyncio.Task[KeyRecord | None]] = {}
@@ -98,7 +101,7 @@ class KeyCache:
             if entry[1] > now and (down is None or entry[2] >= down):
                 self._positive.move_to_end(key_hash)
                 self.l1_hits += 1
-                return entry[0]
+                return KeyRecord._make(entry[0])
         else:
             negative = self._negative.get(key_hash)
             if negative is not None and negative[0] > now and (down is None or negative[1] >= down):
@@ -233,7 +236,7 @@ class KeyCache:
             self.db_misses += 1
             return None
         self.db_hits += 1
-        return KeyRecord(row["id"], row["tenant_id"], row["revoked"])
+        return KeyRecord.of(row["id"], row["tenant_id"], row["revoked"])
 
     def _put(self, key_hash: bytes, record: KeyRecord | None, now: float) -> None:
         if record is None:
@@ -243,7 +246,8 @@ class KeyCache:
             )
         else:
             self._negative.pop(key_hash, None)
-            entry = (record, now + self._positive_ttl, now)
+            fields = (record.key_id_str, record.tenant_id_str, record.revoked)
+            entry = (fields, now + self._positive_ttl, now)
             _bounded_put(self._positive, key_hash, entry, self._max_positive)
 
 

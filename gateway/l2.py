@@ -98,7 +98,7 @@ def encode(record: KeyRecord) -> bytes:
 
 def decode(raw: bytes) -> KeyRecord:
     revoked, key_id, tenant_id = raw.decode().split(":")
-    return KeyRecord(uuid.UUID(key_id), uuid.UUID(tenant_id), revoked == "1")
+    return KeyRecord.of(uuid.UUID(key_id), uuid.UUID(tenant_id), revoked == "1")
 
 
 class RedisL2:
@@ -194,11 +194,11 @@ class RedisL2:
             await asyncio.sleep(delay)
             if await self._mark_and_publish(key_hash, record):
                 log.info(
-                    "revocation marker written after retrying", extra={"key_id": str(record.key_id)}
+                    "revocation marker written after retrying", extra={"key_id": record.key_id_str}
                 )
                 return
             delay = min(delay * 2, _RETRY_MAX)
-        log.error("revocation marker never written", extra={"key_id": str(record.key_id)})
+        log.error("revocation marker never written", extra={"key_id": record.key_id_str})
 
     async def cancel_retries(self) -> None:
         for task in list(self._retries):

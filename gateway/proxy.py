@@ -69,7 +69,7 @@ async def ingest(request: web.Request) -> web.StreamResponse:
         raise InvalidApiKey()
     if not _same_tenant(request.match_info["tenant_id"], record):
         raise TenantMismatch()
-    if settings.limiter is not None and (wait := settings.limiter.take(record.key_id)):
+    if settings.limiter is not None and (wait := settings.limiter.take(record.key_id_str)):
         raise RateLimited(headers={"Retry-After": retry_after(wait)})
     request[TENANT_ID] = tenant_id = record.tenant_id_str  # for the access log
     request[KEY_ID] = key_id = record.key_id_str

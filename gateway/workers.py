@@ -15,6 +15,7 @@ still running when `shutdown_timeout` has passed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -105,6 +106,10 @@ async def _serve_until_signalled(config: Config, ready: Event | None) -> int:
     try:
         site = web.TCPSite(runner, config.host, config.port, reuse_port=True, backlog=1024)
         await site.start()
+        # What start-up built lives as long as the worker: keep it out of every collection
+        # (a full collection walks every tracked object; pauses were 20-80 ms on a busy worker).
+        gc.collect()
+        gc.freeze()
         if ready is not None:
             ready.set()
         log.info("worker %d listening on %s:%d", os.getpid(), config.host, config.port)

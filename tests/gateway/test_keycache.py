@@ -34,9 +34,9 @@ async def test_first_lookup_reads_postgresql_then_l1_serves_it(
 
     record = await rig.cache.resolve(h)
     for _ in range(10):
-        assert await rig.cache.resolve(h) is record
+        assert await rig.cache.resolve(h) == record
 
-    assert record == KeyRecord(key.key_id, key.tenant_id, revoked=False)
+    assert record == KeyRecord.of(key.key_id, key.tenant_id, revoked=False)
     assert rig.db.lookups[h] == 1
     assert rig.cache.l1_hits == 10
     assert await rig.l2.get(h) == record  # filled into Redis for the other processes
@@ -92,7 +92,7 @@ async def test_key_created_after_a_miss_works_at_once_on_every_process(
 
     async def all_accept() -> bool:
         records = [await rig.cache.resolve(h) for rig in rigs]
-        return all(r == KeyRecord(key_id, tenant, False) for r in records)
+        return all(r == KeyRecord.of(key_id, tenant, False) for r in records)
 
     took = await eventually(all_accept, within=1.0)
     print(f"created key accepted by 3 caches {took * 1000:.1f} ms after publish")
@@ -103,7 +103,7 @@ async def test_key_created_through_the_admin_api_works_at_once(client, new_key):
 
     key = await new_key(client)
     cache = client.app[KEY_CACHE]
-    assert await cache.resolve(hash_key(key.key)) == KeyRecord(key.key_id, key.tenant_id, False)
+    assert await cache.resolve(hash_key(key.key)) == KeyRecord.of(key.key_id, key.tenant_id, False)
 
 
 async def test_flood_of_random_keys_is_rejected_once_each_and_keeps_valid_keys(
@@ -149,7 +149,7 @@ async def test_concurrent_first_lookups_share_one_store_lookup(
     rig.db.hold.set()
     results = await asyncio.gather(*waiters[1:])
 
-    assert {r for r in results} == {KeyRecord(key.key_id, key.tenant_id, False)}
+    assert {r for r in results} == {KeyRecord.of(key.key_id, key.tenant_id, False)}
     assert rig.db.total_lookups == 1
     assert rig.l2.gets == 1
 
@@ -173,7 +173,7 @@ async def test_processes_missing_the_same_key_at_once_share_one_postgresql_looku
     assert not waiting.done() and second.db.total_lookups == 0
     first.db.hold.set()
 
-    expected = KeyRecord(key.key_id, key.tenant_id, False)
+    expected = KeyRecord.of(key.key_id, key.tenant_id, False)
     assert await looking == await waiting == expected
     assert first.db.lookups[h] == 1
     assert second.db.total_lookups == 0
@@ -215,7 +215,7 @@ async def test_a_lease_left_by_a_dead_process_delays_a_lookup_only_until_it_runs
     record = await rig.cache.resolve(h)
     waited = time.monotonic() - started
 
-    assert record == KeyRecord(key.key_id, key.tenant_id, False)
+    assert record == KeyRecord.of(key.key_id, key.tenant_id, False)
     assert rig.db.lookups[h] == 1
     assert rig.l2.lease_seconds * 0.9 <= waited <= rig.l2.lease_seconds + 0.5
     assert await rig.l2.get(h) == record  # and it filled Redis for the others
