@@ -153,7 +153,7 @@ def cmd_tenant_deactivate(config: Config, args: argparse.Namespace) -> int:
         try:
             return await deactivate_tenant(store, l2, args.id)
         finally:
-            await l2.cancel_retries()  # a one-shot command: a failed marker was logged above
+            await l2.cancel_background()  # a one-shot command: a failed marker was logged above
             await close_redis(client)
 
     if not _run_tenants(config, deactivate):

@@ -55,6 +55,8 @@ class KeyL2(Protocol):
 
     async def release(self, key_hash: bytes) -> None: ...
 
+    def release_later(self, key_hash: bytes) -> None: ...
+
 
 class KeyCache:
     """Resolves key hashes to records; one per process, shared by every request."""
@@ -199,14 +201,19 @@ class KeyCache:
         try:
             async with asyncio.timeout(self._redis_timeout):
                 answer = await self._l2.get_or_lease(key_hash)
-            if answer is Lease.MINE:
-                return None, True, True
-            if answer is Lease.THEIRS:
-                if not self._l2_trusted():
-                    return None, True, False  # its fill would be checked against PostgreSQL
-                async with asyncio.timeout(self._l2.lease_seconds + self._redis_timeout):
-                    return await self._l2.wait_fill(key_hash), True, False
+        except (*REDIS_ERRORS, ValueError) as exc:
+            self._pause_redis(exc)
+            self._l2.release_later(key_hash)  # the script may have run before the failure
+            return None, False, False
+        if answer is Lease.MINE:
+            return None, True, True
+        if answer is not Lease.THEIRS:
             return answer, True, False
+        if not self._l2_trusted():
+            return None, True, False  # its fill would be checked against PostgreSQL anyway
+        try:
+            async with asyncio.timeout(self._l2.lease_seconds + self._redis_timeout):
+                return await self._l2.wait_fill(key_hash), True, False
         except (*REDIS_ERRORS, ValueError) as exc:
             self._pause_redis(exc)
             return None, False, False
@@ -221,6 +228,8 @@ class KeyCache:
                     await self._l2.release(key_hash)
         except REDIS_ERRORS as exc:
             self._pause_redis(exc)
+            if leased:
+                self._l2.release_later(key_hash)
 
     def _pause_redis(self, exc: BaseException) -> None:
         log.warning("redis lookup failed, using postgresql: %s", type(exc).__name__)

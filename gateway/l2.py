@@ -8,9 +8,9 @@ import enum
 import logging
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from time import monotonic
-from typing import cast
+from typing import Any, cast
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -81,7 +81,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     app[REDIS] = client
     app[L2] = l2 = RedisL2(client, config)
     yield
-    await l2.cancel_retries()
+    await l2.cancel_background()
     await close_redis(client)
 
 
@@ -118,7 +118,7 @@ class RedisL2:
         self._get_or_lease = client.register_script(_GET_OR_LEASE)
         self._fill_and_release = client.register_script(_FILL_AND_RELEASE)
         self._release = client.register_script(_RELEASE)
-        self._retries: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     def key(self, key_hash: bytes) -> str:
         return f"{self.prefix}key:{key_hash.hex()}"
@@ -166,6 +166,15 @@ class RedisL2:
         """Give the lease back without a record (no such key, or PostgreSQL failed)."""
         await self._release(keys=[self.lease_key(key_hash)], args=[self._lease_token])
 
+    def release_later(self, key_hash: bytes) -> None:
+        """A lease command failed midway (a timeout, say): this process may hold the lease
+        without knowing it. Give it back in the background, so the others need not wait it out."""
+        self._in_background(self._release_quietly(key_hash))
+
+    async def _release_quietly(self, key_hash: bytes) -> None:
+        with contextlib.suppress(*REDIS_ERRORS):
+            await self.release(key_hash)
+
     async def revoke(self, key_hash: bytes, record: KeyRecord) -> None:
         """Write the marker over whatever is there, then tell every process. Never raises.
 
@@ -174,9 +183,7 @@ class RedisL2:
         can live) instead of being left to the entry's TTL.
         """
         if not await self._mark_and_publish(key_hash, record):
-            task = asyncio.create_task(self._retry_revoke(key_hash, record))
-            self._retries.add(task)
-            task.add_done_callback(self._retries.discard)
+            self._in_background(self._retry_revoke(key_hash, record))
 
     async def _mark_and_publish(self, key_hash: bytes, record: KeyRecord) -> bool:
         try:
@@ -200,8 +207,14 @@ class RedisL2:
             delay = min(delay * 2, _RETRY_MAX)
         log.error("revocation marker never written", extra={"key_id": record.key_id_str})
 
-    async def cancel_retries(self) -> None:
-        for task in list(self._retries):
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def cancel_background(self) -> None:
+        """Stop retried markers and lease releases still running (at shutdown)."""
+        for task in list(self._background):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -117,10 +117,14 @@ class CountingL2(RedisL2):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.gets = 0
+        self.fail_after_lookup = False  # Redis ran the lookup, the answer never arrived
 
     async def get_or_lease(self, key_hash: bytes) -> Any:
         self.gets += 1
-        return await super().get_or_lease(key_hash)
+        answer = await super().get_or_lease(key_hash)
+        if self.fail_after_lookup:
+            raise TimeoutError
+        return answer
 
     async def get(self, key_hash: bytes) -> KeyRecord | None:
         """What Redis holds for the key now (a plain GET: takes no lease)."""

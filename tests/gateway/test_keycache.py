@@ -238,6 +238,26 @@ async def test_a_holder_whose_lease_ran_out_leaves_the_next_holders_lease_alone(
     assert await rig.l2.client.get(rig.l2.lease_key(h)) == b"next-holder"
 
 
+async def test_a_lease_taken_by_a_lookup_that_timed_out_is_given_back(
+    make_rig, fast_config, client, new_key
+):
+    """The lookup script ran in Redis (and took the lease) but its answer came too late: the
+    process asks PostgreSQL and gives the lease back in the background, so other processes
+    missing the key do not wait the whole lease out."""
+    key = await new_key(client)
+    rig = await make_rig(fast_config())
+    h = hash_key(key.key)
+    rig.l2.fail_after_lookup = True
+
+    assert (await rig.cache.resolve(h)).key_id == key.key_id  # from PostgreSQL
+    assert rig.db.lookups[h] == 1
+
+    async def lease_gone() -> bool:
+        return await rig.l2.client.exists(rig.l2.lease_key(h)) == 0
+
+    await eventually(lease_gone, within=rig.l2.lease_seconds / 2)
+
+
 async def test_a_process_that_rechecks_redis_does_not_wait_for_anothers_fill(
     make_rig, fast_config, client, new_key
 ):
