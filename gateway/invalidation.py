@@ -46,10 +46,13 @@ class InvalidationListener:
         self._cache = cache
         self._channel = invalidation_channel(config)
         self._interval = config.redis_health_check_interval
-        self._timeout = config.redis_timeout
+        # Its own commands wait longer than a request's: a gap it imagines costs a cleared L1
+        # and redis_key_ttl of re-checks against PostgreSQL, and a worker starved of CPU for
+        # a moment answers a PING late. A dead Redis is still noticed within 2 x interval.
+        self._timeout = max(config.redis_timeout, config.redis_health_check_interval)
         # Its own connection, with redis-py's health checks on (the loop reads often enough).
         self._client = create_redis(
-            config, health_check_interval=config.redis_health_check_interval
+            config, timeout=self._timeout, health_check_interval=self._interval
         )
         self._task: asyncio.Task[None] | None = None
         self._confirmations = 0
