@@ -1,5 +1,8 @@
 """The key check and its caches: L1 (per process) -> singleflight -> Redis (L2) -> PostgreSQL.
 
+Across processes, a fill lease in Redis makes a key that several miss at once one PostgreSQL
+lookup (gateway.l2, docs/decisions.md).
+
 SPEC §4 and DESIGN "Lookup (the fill protocol)". Three rules carry the correctness:
 - an error is "unknown", never a negative entry (AuthUnavailable, so the sender retries);
 - a lookup puts its answer into L1 only if no invalidation arrived while it ran (the epoch);

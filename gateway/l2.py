@@ -102,7 +102,8 @@ def decode(raw: bytes) -> KeyRecord:
 
 
 class RedisL2:
-    """`<prefix>key:<sha256 hex>` -> record, and `<prefix>invalidate` carrying hashes."""
+    """`<prefix>key:<sha256 hex>` -> record, `<prefix>lease:<sha256 hex>` -> the token of the
+    process filling it, and `<prefix>invalidate` carrying hashes."""
 
     def __init__(self, client: Redis, config: Config):
         self.client = client
