@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import socket
 import sys
@@ -20,6 +21,8 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent  # servers run from the checkout
 _START_TIMEOUT = 30.0
+# An INFO or DEBUG line of the gateway's logs, JSON or text format.
+_INFO = re.compile(rb'^(\{"timestamp":"[^"]*","level":"(INFO|DEBUG)"|\S+ (INFO|DEBUG) )')
 _STOP_TIMEOUT = 20.0
 # The console script `hooksentry-gateway` is exactly this: run the CLI's main().
 GATEWAY_CLI = [
@@ -68,11 +71,16 @@ class Service:
         return "\n".join(tails)
 
     def trim_logs(self, max_bytes: int = 32 << 20) -> None:
-        """Access logs grow with every request; keep the disk bounded over a long matrix."""
+        """Access logs grow with every request; keep the disk bounded over a long matrix, but
+        keep every line that is not INFO (a warning explains a strange run)."""
         for path in self.logs:
             if path.exists() and path.stat().st_size > max_bytes:
+                with path.open("rb") as fh:
+                    kept = [line for line in fh if not _INFO.search(line)]
                 with path.open("r+b") as fh:
                     fh.truncate(0)
+                with path.open("ab") as fh:  # appending, as the server does: nothing overwritten
+                    fh.writelines(kept)
 
     async def stop(self) -> None:
         for proc in self.procs:

@@ -186,3 +186,18 @@ def test_cli_help_runs():
         timeout=20,
     )
     assert out.returncode == 0 and "--quick" in out.stdout
+
+
+def test_trimming_a_long_log_keeps_its_warnings(tmp_path: Path) -> None:
+    log = tmp_path / "gateway-1w-0.log"
+    info = b'{"timestamp":"2026-11-27T00:00:00.000Z","level":"INFO","message":"POST /x 202"}\n'
+    text_info = b"2026-11-27T00:00:00.000Z INFO    aiohttp.access POST /x 202\n"
+    warning = b'{"timestamp":"2026-11-27T00:00:01.000Z","level":"WARNING","message":"gap"}\n'
+    log.write_bytes(info * 50 + warning + text_info * 50 + b"Traceback (most recent call last)\n")
+    service = Service("gateway-1w", 0, logs=[log])
+
+    service.trim_logs(max_bytes=1024)
+
+    assert log.read_bytes() == warning + b"Traceback (most recent call last)\n"
+    service.trim_logs(max_bytes=1024)  # small enough now: left alone
+    assert log.read_bytes() == warning + b"Traceback (most recent call last)\n"
