@@ -114,70 +114,81 @@ class RedactingFormatter(logging.Formatter):
         return redact(self.render(record))
 
     def render(self, record: logging.LogRecord) -> str:
-        raise NotImplementedError
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        return self.render_parts(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            extras(record),
+            record.exc_text,
+            record.stack_info,
+        )
 
     def render_info(self, created: float, name: str, message: str, fields: dict[str, Any]) -> str:
-        """What `render` makes of an INFO record with these extras (no arguments, no traceback),
-        without the record: the access log's direct path (`AccessLogger.log`)."""
+        """What `render` makes of an INFO record with these extras and no traceback, without
+        making the record: the access log's direct path (gateway.access_log)."""
+        present = {k: v for k, v in fields.items() if v is not None}
+        return self.render_parts(created, "INFO", name, message, present)
+
+    def render_parts(
+        self,
+        created: float,
+        level: str,
+        name: str,
+        message: str,
+        fields: dict[str, Any],
+        exception: str | None = None,
+        stack: str | None = None,
+    ) -> str:
         raise NotImplementedError
 
 
 class JsonFormatter(RedactingFormatter):
     """One JSON object per line: timestamp (UTC, ms, Z), level, logger, message, extras."""
 
-    def render(self, record: logging.LogRecord) -> str:
+    def render_parts(
+        self,
+        created: float,
+        level: str,
+        name: str,
+        message: str,
+        fields: dict[str, Any],
+        exception: str | None = None,
+        stack: str | None = None,
+    ) -> str:
         line: dict[str, Any] = {
-            "timestamp": _timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            **extras(record),
+            "timestamp": _timestamp(created),
+            "level": level,
+            "logger": name,
+            "message": message,
+            **fields,
         }
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            line["exception"] = record.exc_text
-        if record.stack_info:
-            line["stack"] = record.stack_info
+        if exception:
+            line["exception"] = exception
+        if stack:
+            line["stack"] = stack
         return orjson.dumps(line, default=str).decode()
-
-    def render_info(self, created: float, name: str, message: str, fields: dict[str, Any]) -> str:
-        return orjson.dumps(
-            {
-                "timestamp": _timestamp(created),
-                "level": "INFO",
-                "logger": name,
-                "message": message,
-                **{k: v for k, v in fields.items() if v is not None},
-            },
-            default=str,
-        ).decode()
 
 
 class TextFormatter(RedactingFormatter):
-    """`timestamp LEVEL logger message key=value ...` for people reading a terminal."""
+    """`timestamp LEVEL logger message key=value ...` for people reading a terminal (a traceback
+    follows on its own lines; stacks are left to the JSON format)."""
 
-    def render(self, record: logging.LogRecord) -> str:
-        line = self._line(record.created, record.levelname, record.name, record.getMessage())
-        line += _pairs(extras(record))
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            line += "\n" + record.exc_text
-        return line
-
-    def render_info(self, created: float, name: str, message: str, fields: dict[str, Any]) -> str:
-        return self._line(created, "INFO", name, message) + _pairs(
-            {k: v for k, v in fields.items() if v is not None}
-        )
-
-    @staticmethod
-    def _line(created: float, levelname: str, name: str, message: str) -> str:
-        return f"{_timestamp(created)} {levelname:<7} {name} {message}"
-
-
-def _pairs(fields: dict[str, Any]) -> str:
-    return "".join(f" {k}={v}" for k, v in fields.items())
+    def render_parts(
+        self,
+        created: float,
+        level: str,
+        name: str,
+        message: str,
+        fields: dict[str, Any],
+        exception: str | None = None,
+        stack: str | None = None,
+    ) -> str:
+        line = f"{_timestamp(created)} {level:<7} {name} {message}"
+        line += "".join(f" {k}={v}" for k, v in fields.items())
+        return f"{line}\n{exception}" if exception else line
 
 
 def _timestamp(created: float) -> str:
