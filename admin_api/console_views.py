@@ -32,7 +32,7 @@ from admin_api.service import NAME_MAX, require_writer
 from admin_api.views import key_service
 from gateway.errors import NotFound, Unauthorized, ValidationFailed
 from gateway.keys import CONFIG, REDIS
-from gateway.l2 import REDIS_ERRORS
+from gateway.redis_client import REDIS_ERRORS
 
 _SUBMISSION_TTL = 3600
 

@@ -142,7 +142,8 @@ def cmd_tenant_list(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_tenant_deactivate(config: Config, args: argparse.Namespace) -> int:
     from admin_api.service import deactivate_tenant
-    from gateway.l2 import RedisL2, close_redis, create_redis
+    from gateway.l2 import RedisL2
+    from gateway.redis_client import close_redis, create_redis
 
     async def deactivate(store: Any) -> bool:
         if not config.redis_url:  # the keys still die within the cache TTLs

@@ -10,10 +10,11 @@ from gateway.db import pg_pool_ctx
 from gateway.health import setup_health
 from gateway.keycache import key_cache_ctx
 from gateway.keys import CONFIG, TOKENS
-from gateway.l2 import redis_ctx
+from gateway.l2 import l2_ctx
 from gateway.metrics import setup_metrics
 from gateway.middlewares import request_context
 from gateway.proxy import setup_proxy
+from gateway.redis_client import redis_ctx
 from gateway.tokens import TokenVerifier
 
 
@@ -30,6 +31,7 @@ def create_app(config: Config) -> web.Application:
     # One cleanup_ctx per resource, in dependency order: a failed start closes what was opened.
     app.cleanup_ctx.append(pg_pool_ctx)
     app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(l2_ctx)
     app.cleanup_ctx.append(key_cache_ctx)
     setup_proxy(app, config)  # upstream session (cleanup_ctx) and the ingest route
     setup_admin(app)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from redis.asyncio.client import PubSub
 
 from gateway.config import Config
-from gateway.l2 import close_redis, create_redis, invalidation_channel
+from gateway.redis_client import close_redis, create_redis, invalidation_channel
 
 log = logging.getLogger(__name__)
 

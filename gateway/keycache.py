@@ -28,7 +28,8 @@ from gateway.db import QUERIES
 from gateway.errors import AuthUnavailable, StoreUnavailable
 from gateway.invalidation import InvalidationListener
 from gateway.keys import CONFIG, DB, KEY_CACHE, L2
-from gateway.l2 import REDIS_ERRORS, Lease
+from gateway.l2 import Lease
+from gateway.redis_client import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""L2: the Redis side of the key cache, revocation markers and the invalidation channel."""
+"""L2: the Redis side of the key cache: records, the fill lease and revocation markers."""
 
 from __future__ import annotations
 
@@ -14,18 +14,14 @@ from typing import Any, cast
 
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from gateway.apikeys import KeyRecord
 from gateway.config import Config
 from gateway.keys import CONFIG, L2, REDIS
+from gateway.redis_client import REDIS_ERRORS, invalidation_channel
 
 log = logging.getLogger(__name__)
 
-REDIS_ERRORS = (RedisError, OSError, TimeoutError)
-_CLOSE_TIMEOUT = 2.0
 _RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
 _WAIT_FIRST, _WAIT_MAX = 0.002, 0.016
 
@@ -56,40 +52,11 @@ class Lease(enum.Enum):
     THEIRS = 0  # another process is looking it up: wait_fill()
 
 
-def create_redis(
-    config: Config, *, timeout: float | None = None, health_check_interval: float = 0
-) -> Redis:
-    """A client whose every command is bounded: no silent retries multiplying the timeout."""
-    timeout = config.redis_timeout if timeout is None else timeout
-    return Redis.from_url(
-        config.redis_url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=health_check_interval,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
-def invalidation_channel(config: Config) -> str:
-    """Where revokes and creates publish key hashes, and every listener subscribes."""
-    return config.redis_prefix + "invalidate"
-
-
-async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG]
-    client = create_redis(config)
-    app[REDIS] = client
-    app[L2] = l2 = RedisL2(client, config)
+async def l2_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The key cache's Redis tier over the process's client (gateway.redis_client.redis_ctx)."""
+    app[L2] = l2 = RedisL2(app[REDIS], app[CONFIG])
     yield
     await l2.cancel_background()
-    await close_redis(client)
-
-
-async def close_redis(client: Redis) -> None:
-    try:
-        await asyncio.wait_for(client.aclose(), _CLOSE_TIMEOUT)
-    except (TimeoutError, *REDIS_ERRORS):
-        pass
 
 
 def encode(record: KeyRecord) -> bytes:

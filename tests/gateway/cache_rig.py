@@ -29,7 +29,8 @@ from gateway.config import Config
 from gateway.db import QUERIES, Database, create_pool
 from gateway.invalidation import InvalidationListener
 from gateway.keycache import KeyCache
-from gateway.l2 import RedisL2, close_redis, create_redis, decode
+from gateway.l2 import RedisL2, decode
+from gateway.redis_client import close_redis, create_redis
 from tests.services import free_port
 
 LOOKUP = QUERIES["lookup_key"]
