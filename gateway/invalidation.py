@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from redis.asyncio.client import PubSub
 
+from gateway.cachestats import CacheStats
 from gateway.config import Config
 from gateway.redis_client import close_redis, create_redis, invalidation_channel
 
@@ -26,9 +27,7 @@ _BACKOFF_FIRST = 0.05
 
 
 class Invalidatable(Protocol):
-    invalidations_received: int
-    last_invalidation: float
-    resubscribes: int
+    stats: CacheStats
 
     def invalidate(self, key_hash: bytes) -> None: ...
 
@@ -114,7 +113,7 @@ class InvalidationListener:
         elif kind == "subscribe":
             self._confirmations += 1
             if self._confirmations > 1:
-                self._cache.resubscribes += 1
+                self._cache.stats.resubscribes += 1
                 log.warning("invalidation listener resubscribed; key cache cleared")
             # Clears L1: whatever was published meanwhile is gone.
             self._cache.mark_up(after_gap=self._confirmations > 1)
@@ -128,8 +127,8 @@ class InvalidationListener:
         except (UnicodeDecodeError, ValueError):
             log.warning("ignored a malformed invalidation message (%d bytes)", len(data))
             return
-        self._cache.invalidations_received += 1
-        self._cache.last_invalidation = time()
+        self._cache.stats.invalidations_received += 1
+        self._cache.stats.last_invalidation = time()
         self._cache.invalidate(key_hash)
 
     def _lost(self, exc: BaseException) -> None:

@@ -17,12 +17,13 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from time import monotonic, time
+from time import monotonic
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
 from gateway.apikeys import KeyRecord
+from gateway.cachestats import CacheStats
 from gateway.config import Config
 from gateway.db import QUERIES
 from gateway.errors import AuthUnavailable, StoreUnavailable
@@ -88,15 +89,7 @@ class KeyCache:
         # Set while the invalidation listener is not subscribed (from the start until it first
         # is): entries older than this are not served. None = coherent.
         self.down_since: float | None = monotonic()
-        self.l1_hits = 0
-        self.l1_negative_hits = 0
-        self.redis_hits = 0
-        self.db_hits = 0
-        self.db_misses = 0
-        self.unavailable = 0
-        self.invalidations_received = 0
-        self.last_invalidation = time()  # wall clock: /metrics compares it across workers
-        self.resubscribes = 0
+        self.stats = CacheStats()
 
     async def resolve(self, key_hash: bytes) -> KeyRecord | None:
         """The record (maybe revoked), None for "no such key"; AuthUnavailable when unknown."""
@@ -106,12 +99,12 @@ class KeyCache:
         if entry is not None:
             if entry[1] > now and (down is None or entry[2] >= down):
                 self._positive.move_to_end(key_hash)
-                self.l1_hits += 1
+                self.stats.l1_hits += 1
                 return KeyRecord._make(entry[0])
         else:
             negative = self._negative.get(key_hash)
             if negative is not None and negative[0] > now and (down is None or negative[1] >= down):
-                self.l1_negative_hits += 1
+                self.stats.l1_negative_hits += 1
                 return None
         return await self._miss(key_hash)
 
@@ -180,7 +173,7 @@ class KeyCache:
         if record is not None and not record.revoked and not self._l2_trusted():
             record = None  # possibly stale: ask the truth
         if record is not None:
-            self.redis_hits += 1
+            self.stats.redis_hits += 1
         else:
             try:
                 record = await self._db_get(key_hash)
@@ -243,12 +236,12 @@ class KeyCache:
         try:
             row = await self._db.fetchrow(_LOOKUP_KEY, key_hash)
         except StoreUnavailable:
-            self.unavailable += 1
+            self.stats.unavailable += 1
             raise AuthUnavailable() from None
         if row is None:
-            self.db_misses += 1
+            self.stats.db_misses += 1
             return None
-        self.db_hits += 1
+        self.stats.db_hits += 1
         return KeyRecord.of(row["id"], row["tenant_id"], row["revoked"])
 
     def _put(self, key_hash: bytes, record: KeyRecord | None, now: float) -> None:

@@ -20,17 +20,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gateway.cachestats import CacheStats
 from gateway.config import Config
 from gateway.keys import KEY_CACHE, METRICS, PG_POOL
 
-KEY_RESULTS = {
-    "l1_hit": "l1_hits",
-    "l1_negative_hit": "l1_negative_hits",
-    "redis_hit": "redis_hits",
-    "db_hit": "db_hits",
-    "db_miss": "db_misses",
-    "unavailable": "unavailable",
-}
 SEP = "\t"  # joins label values into one JSON-friendly key
 
 State = dict[str, dict[str, Any]]
@@ -84,8 +77,7 @@ def worker_state(app: web.Application, now: float) -> State:
     """This worker's figures as plain JSON-able data (label values joined by a tab)."""
     metrics = app[METRICS]
     cache = app.get(KEY_CACHE)
-    checks = {result: getattr(cache, attr, 0) for result, attr in KEY_RESULTS.items()}
-    invalidations = getattr(cache, "invalidations_received", 0)
+    stats = cache.stats if cache is not None else CacheStats()
     pool = app.get(PG_POOL)
     size = pool.get_size() if pool is not None else 0
     idle = pool.get_idle_size() if pool is not None else 0
@@ -94,9 +86,9 @@ def worker_state(app: web.Application, now: float) -> State:
             "requests": {f"{r}{SEP}{s}": n for (r, s), n in metrics.requests.items()},
             "errors": {"": metrics.errors},
             "upstream_errors": dict(metrics.upstream_errors),
-            "key_checks": checks,
-            "invalidations": {"": invalidations},
-            "resubscribes": {"": getattr(cache, "resubscribes", 0)},
+            "key_checks": key_checks(stats),
+            "invalidations": {"": stats.invalidations_received},
+            "resubscribes": {"": stats.resubscribes},
         },
         "histograms": {
             "request_seconds": {r: h.dump() for r, h in metrics.request_seconds.items()},
@@ -106,9 +98,21 @@ def worker_state(app: web.Application, now: float) -> State:
             "l1_entries": len(cache) if cache is not None else 0,
             "pg_pool_in_use": size - idle,
             "pg_pool_size": size,
-            "invalidation_age": max(0.0, now - getattr(cache, "last_invalidation", now)),
+            "invalidation_age": max(0.0, now - stats.last_invalidation),
             "workers": 1,
         },
+    }
+
+
+def key_checks(stats: CacheStats) -> dict[str, int]:
+    """Key checks by where the answer came from (the `result` label)."""
+    return {
+        "l1_hit": stats.l1_hits,
+        "l1_negative_hit": stats.l1_negative_hits,
+        "redis_hit": stats.redis_hits,
+        "db_hit": stats.db_hits,
+        "db_miss": stats.db_misses,
+        "unavailable": stats.unavailable,
     }
 
 

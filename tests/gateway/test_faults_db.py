@@ -48,7 +48,7 @@ async def test_postgresql_down_keeps_cached_keys_and_never_says_invalid(
         with pytest.raises(AuthUnavailable) as caught:
             await rig.cache.resolve(hash_key(key))
         assert caught.value.status == 503 and caught.value.headers["Retry-After"]
-    assert rig.cache.unavailable == 2
+    assert rig.cache.stats.unavailable == 2
 
     await pg_relay.reopen()
     assert (await rig.cache.resolve(hash_key(uncached.key))).revoked is False

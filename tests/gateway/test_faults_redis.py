@@ -72,7 +72,7 @@ async def test_redis_restart_during_a_revocation_clears_every_cache(
 
     own_redis.start()
     for rig in rigs:
-        await eventually(lambda rig=rig: rig.cache.resubscribes == 1)
+        await eventually(lambda rig=rig: rig.cache.stats.resubscribes == 1)
         assert await resolves_revoked(rig, h)
     assert_no_secrets_logged(capture_logs, key.key)
 
@@ -97,7 +97,7 @@ async def test_key_revoked_while_redis_unreachable_is_rejected_although_redis_sa
         r = await admin.delete(f"/api/v1/apikeys/{key.key_id}", headers=auth(key.tenant_id))
         assert r.status == 200
         await relay.reopen()
-        await eventually(lambda: rig.cache.resubscribes == 1 and rig.cache.down_since is None)
+        await eventually(lambda: rig.cache.stats.resubscribes == 1 and rig.cache.down_since is None)
 
         direct = Redis.from_url(redis_url)
         stale = await direct.get(rig.l2.key(h))
@@ -128,7 +128,7 @@ async def test_hung_redis_is_noticed_and_l1_cleared_after_it_recovers(
     assert len(rig.cache) == 1  # served for its TTL while Redis stays hung
 
     own_redis.resume()
-    await eventually(lambda: rig.cache.resubscribes == 1 and rig.cache.down_since is None)
+    await eventually(lambda: rig.cache.stats.resubscribes == 1 and rig.cache.down_since is None)
     assert len(rig.cache) == 0  # everything cached during the hang is dropped
     assert (await rig.cache.resolve(h)).revoked is False
     assert_no_secrets_logged(capture_logs, key.key)

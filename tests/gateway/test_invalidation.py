@@ -25,21 +25,21 @@ async def test_published_hash_is_evicted_from_l1(make_rig, fast_config, client, 
     epoch = rig.cache.epoch
 
     await rig.l2.publish(h)
-    await eventually(lambda: rig.cache.invalidations_received == 1)
+    await eventually(lambda: rig.cache.stats.invalidations_received == 1)
 
     assert rig.cache.epoch > epoch
     assert len(rig.cache) == 0
-    hits = rig.cache.l1_hits
+    hits = rig.cache.stats.l1_hits
     await rig.cache.resolve(h)
-    assert rig.cache.l1_hits == hits  # refetched, not served from L1
+    assert rig.cache.stats.l1_hits == hits  # refetched, not served from L1
 
 
 async def test_malformed_message_is_ignored_and_the_listener_keeps_going(make_rig, fast_config):
     rig = await make_rig(fast_config())
     await rig.l2.client.publish(rig.l2.channel, b"not hex at all")
     await rig.l2.publish(hash_key("hks_" + "0" * 32))
-    await eventually(lambda: rig.cache.invalidations_received == 1)
-    assert rig.cache.resubscribes == 0
+    await eventually(lambda: rig.cache.stats.invalidations_received == 1)
+    assert rig.cache.stats.resubscribes == 0
 
 
 async def test_listener_is_coherent_once_subscribed(make_rig, fast_config):
@@ -59,7 +59,7 @@ async def test_every_resubscribe_clears_l1(make_rig, fast_config, own_redis, cli
     killer = Redis.from_url(own_redis.url)
     await killer.client_kill_filter(_type="pubsub")
     await killer.aclose()
-    await eventually(lambda: rig.cache.resubscribes == 1 and rig.cache.down_since is None)
+    await eventually(lambda: rig.cache.stats.resubscribes == 1 and rig.cache.down_since is None)
 
     assert len(rig.cache) == 0
 

@@ -38,7 +38,7 @@ async def test_first_lookup_reads_postgresql_then_l1_serves_it(
 
     assert record == KeyRecord.of(key.key_id, key.tenant_id, revoked=False)
     assert rig.db.lookups[h] == 1
-    assert rig.cache.l1_hits == 10
+    assert rig.cache.stats.l1_hits == 10
     assert await rig.l2.get(h) == record  # filled into Redis for the other processes
 
 
@@ -51,7 +51,7 @@ async def test_another_process_is_answered_by_redis_not_postgresql(
     h = hash_key(key.key)
 
     assert await first.cache.resolve(h) == await second.cache.resolve(h)
-    assert second.cache.redis_hits == 1
+    assert second.cache.stats.redis_hits == 1
     assert second.db.total_lookups == 0
 
 
@@ -63,7 +63,7 @@ async def test_unknown_key_is_a_negative_entry_in_l1_and_never_in_redis(make_rig
     assert await rig.cache.resolve(h) is None
 
     assert rig.db.lookups[h] == 1
-    assert rig.cache.l1_negative_hits == 1
+    assert rig.cache.stats.l1_negative_hits == 1
     assert await rig.l2.client.get(rig.l2.key(h)) is None
 
 
@@ -128,9 +128,9 @@ async def test_flood_of_random_keys_is_rejected_once_each_and_keeps_valid_keys(
     assert len(recent) == 64  # the negative bound; the valid key is kept apart
     assert all([await rig.cache.resolve(h) is None for h in recent])
     assert sum(rig.db.lookups[h] for h in recent) == 64  # served by L1, no new query
-    hits = rig.cache.l1_hits
+    hits = rig.cache.stats.l1_hits
     assert await rig.cache.resolve(vh) is not None
-    assert rig.cache.l1_hits == hits + 1
+    assert rig.cache.stats.l1_hits == hits + 1
     assert rig.db.lookups[vh] == 1
 
 
@@ -177,7 +177,7 @@ async def test_processes_missing_the_same_key_at_once_share_one_postgresql_looku
     assert await looking == await waiting == expected
     assert first.db.lookups[h] == 1
     assert second.db.total_lookups == 0
-    assert second.cache.redis_hits == 1
+    assert second.cache.stats.redis_hits == 1
     assert await second.l2.client.exists(second.l2.lease_key(h)) == 0  # given back with the fill
 
 
@@ -286,9 +286,9 @@ async def test_lookup_racing_a_revocation_never_caches_the_old_answer(
 
     lookup = asyncio.create_task(rig.cache.resolve(h))
     await rig.db.answered.wait()  # the old answer is read
-    seen = rig.cache.invalidations_received
+    seen = rig.cache.stats.invalidations_received
     await revoke(client, auth, key)
-    await eventually(lambda: rig.cache.invalidations_received > seen)
+    await eventually(lambda: rig.cache.stats.invalidations_received > seen)
     rig.db.hold.set()
 
     assert (await lookup).revoked is False  # it started before the revoke: fine to answer
@@ -334,7 +334,7 @@ async def test_revocation_reaches_a_listening_process_at_once(
 
     took = await eventually(rejected, within=1.0)
     assert took < 0.5
-    assert rig.cache.invalidations_received >= 1
+    assert rig.cache.stats.invalidations_received >= 1
 
 
 async def test_revoking_process_rejects_before_answering(client, new_key, auth):

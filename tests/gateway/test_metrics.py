@@ -110,17 +110,17 @@ async def test_invalidation_messages_are_counted_and_their_age_reported(
 ) -> None:
     client = await make_gateway()
     cache = client.server.app[KEY_CACHE]
-    before = cache.invalidations_received
-    cache.last_invalidation -= 1000  # as if the last message were long ago
+    before = cache.stats.invalidations_received
+    cache.stats.last_invalidation -= 1000  # as if the last message were long ago
     await new_key(client)  # a create publishes the new key's hash
     deadline = time.monotonic() + 5
     # No event to await: the listener only counts. Poll with a deadline.
-    while cache.invalidations_received == before and time.monotonic() < deadline:  # noqa: ASYNC110
+    while cache.stats.invalidations_received == before and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     samples = await scrape(client)
     assert value(samples, "hooksentry_invalidations_received_total") >= before + 1
     assert 0 <= value(samples, "hooksentry_invalidation_last_message_age_seconds") < 2
-    assert value(samples, "hooksentry_pubsub_resubscribes_total") == cache.resubscribes
+    assert value(samples, "hooksentry_pubsub_resubscribes_total") == cache.stats.resubscribes
 
 
 async def test_workers_sharing_a_folder_report_the_host_totals(
