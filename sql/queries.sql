@@ -61,3 +61,83 @@ SELECT pg_advisory_lock($1);
 
 -- name: unlock_migrations
 SELECT pg_advisory_unlock($1);
+
+-- Sources (SPEC §6). A source's columns, as the admin API and the store read them.
+-- name: insert_source
+WITH s AS (
+    INSERT INTO sources
+        (id, tenant_id, name, provider, token, require_api_key, tolerance_seconds, dedup_seconds)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    RETURNING *
+), secret AS (
+    INSERT INTO source_secrets (id, source_id, ciphertext)
+    SELECT $9, s.id, $10 FROM s
+    RETURNING id
+)
+SELECT s.* FROM s, secret;
+
+-- name: get_source
+SELECT * FROM sources WHERE id = $1 AND tenant_id = $2;
+
+-- name: source_owner
+SELECT tenant_id FROM sources WHERE id = $1;
+
+-- name: source_secrets
+SELECT id, source_id, created_at, expires_at FROM source_secrets
+WHERE source_id = ANY($1::uuid[])
+ORDER BY created_at, id;
+
+-- name: count_sources
+SELECT count(*) FROM sources
+WHERE tenant_id = $1 AND ($2::boolean IS NULL OR (deactivated_at IS NULL) = $2);
+
+-- name: list_sources
+SELECT * FROM sources
+WHERE tenant_id = $1 AND ($2::boolean IS NULL OR (deactivated_at IS NULL) = $2)
+ORDER BY {order_by}
+LIMIT $3 OFFSET $4;
+
+-- name: patch_source
+UPDATE sources SET
+    name = coalesce($3, name),
+    require_api_key = coalesce($4, require_api_key),
+    tolerance_seconds = coalesce($5, tolerance_seconds),
+    dedup_seconds = coalesce($6, dedup_seconds)
+WHERE id = $1 AND tenant_id = $2 AND deactivated_at IS NULL
+RETURNING *;
+
+-- Older secrets end at now + overlap, never later than they already would ($5: overlap seconds).
+-- name: rotate_source_secret
+WITH s AS (
+    SELECT id FROM sources
+    WHERE id = $1 AND tenant_id = $2 AND deactivated_at IS NULL
+    FOR UPDATE
+), ended AS (
+    UPDATE source_secrets SET expires_at = now() + make_interval(secs => $5)
+    WHERE source_id IN (SELECT id FROM s)
+      AND (expires_at IS NULL OR expires_at > now() + make_interval(secs => $5))
+    RETURNING id
+), secret AS (
+    INSERT INTO source_secrets (id, source_id, ciphertext)
+    SELECT $3, s.id, $4 FROM s
+    RETURNING id
+)
+SELECT s.id FROM s, secret;
+
+-- name: deactivate_source
+UPDATE sources SET deactivated_at = now()
+WHERE id = $1 AND tenant_id = $2 AND deactivated_at IS NULL
+RETURNING *;
+
+-- A tenant's active sources with their unexpired secrets, one row per secret; no row at all
+-- means no such tenant (a tenant without sources gives one row of NULL source columns).
+-- name: lookup_tenant_sources
+SELECT t.is_active, s.id AS source_id, s.token, s.provider, s.require_api_key,
+       s.tolerance_seconds, s.dedup_seconds,
+       k.id AS secret_id, k.ciphertext, extract(epoch FROM k.expires_at) AS expires_at
+FROM tenants t
+LEFT JOIN sources s ON s.tenant_id = t.id AND s.deactivated_at IS NULL
+LEFT JOIN source_secrets k
+       ON k.source_id = s.id AND (k.expires_at IS NULL OR k.expires_at > now())
+WHERE t.id = $1
+ORDER BY s.id, k.created_at, k.id;
