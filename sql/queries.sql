@@ -134,7 +134,7 @@ RETURNING *;
 -- name: lookup_tenant_sources
 SELECT t.is_active, s.id AS source_id, s.token, s.provider, s.require_api_key,
        s.tolerance_seconds, s.dedup_seconds,
-       k.id AS secret_id, k.ciphertext, extract(epoch FROM k.expires_at) AS expires_at
+       k.id AS secret_id, k.ciphertext, extract(epoch FROM k.expires_at)::float8 AS expires_at
 FROM tenants t
 LEFT JOIN sources s ON s.tenant_id = t.id AND s.deactivated_at IS NULL
 LEFT JOIN source_secrets k
