@@ -31,7 +31,7 @@ class CreatedKey:
 
 
 class KeyService:
-    def __init__(self, store: KeyStore, l2: RedisL2, local: LocalCache | None = None):
+    def __init__(self, store: KeyStore, l2: RedisL2[KeyRecord], local: LocalCache | None = None):
         self._store = store
         self._l2 = l2
         self._local = local
@@ -85,7 +85,9 @@ class KeyService:
             self._local.invalidate(key_hash)
 
 
-async def deactivate_tenant(store: TenantStore, l2: RedisL2 | None, tenant_id: uuid.UUID) -> bool:
+async def deactivate_tenant(
+    store: TenantStore, l2: RedisL2[KeyRecord] | None, tenant_id: uuid.UUID
+) -> bool:
     """Deactivate a tenant; its keys then fail everywhere like revoked ones (False: no tenant).
 
     PostgreSQL already answers "revoked" for them, but Redis may hold them as active: each gets a

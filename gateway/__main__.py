@@ -142,6 +142,7 @@ def cmd_tenant_list(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_tenant_deactivate(config: Config, args: argparse.Namespace) -> int:
     from admin_api.service import deactivate_tenant
+    from gateway.apikeys import KEY_CODEC
     from gateway.l2 import RedisL2
     from gateway.redis_client import close_redis, create_redis
 
@@ -150,7 +151,7 @@ def cmd_tenant_deactivate(config: Config, args: argparse.Namespace) -> int:
             print("note: no Redis configured; cached keys expire within their TTLs")
             return await deactivate_tenant(store, None, args.id)
         client = create_redis(config)
-        l2 = RedisL2(client, config)
+        l2 = RedisL2(client, config, KEY_CODEC)
         try:
             return await deactivate_tenant(store, l2, args.id)
         finally:

@@ -36,6 +36,28 @@ class Invalidatable(Protocol):
     def mark_up(self, *, after_gap: bool) -> None: ...
 
 
+class CacheGroup:
+    """Every cache of the process behind one listener: a message names one cache hash, and
+    hashes of different records never collide (a key's is 32 bytes, a source set's 17), so each
+    cache simply forgets it. Counters are the first cache's (the key cache's, in /metrics)."""
+
+    def __init__(self, first: Invalidatable, *others: Invalidatable):
+        self.stats = first.stats
+        self._caches = (first, *others)
+
+    def invalidate(self, key_hash: bytes) -> None:
+        for cache in self._caches:
+            cache.invalidate(key_hash)
+
+    def mark_down(self, since: float) -> None:
+        for cache in self._caches:
+            cache.mark_down(since)
+
+    def mark_up(self, *, after_gap: bool) -> None:
+        for cache in self._caches:
+            cache.mark_up(after_gap=after_gap)
+
+
 class ListenerStale(Exception):
     """Redis said nothing, not even to a PING, for too long: the connection is presumed dead."""
 

@@ -13,6 +13,7 @@ from gateway.config import Config
 if TYPE_CHECKING:  # the modules below import this one: their types are for annotations only
     from prometheus_client import CollectorRegistry
 
+    from gateway.apikeys import KeyRecord
     from gateway.db import Database
     from gateway.keycache import KeyCache
     from gateway.l2 import RedisL2
@@ -26,7 +27,7 @@ PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", Redis)
 TOKENS: web.AppKey[TokenVerifier] = web.AppKey("tokens")
 DB: web.AppKey[Database] = web.AppKey("db")
-L2: web.AppKey[RedisL2] = web.AppKey("l2")
+L2: web.AppKey[RedisL2[KeyRecord]] = web.AppKey("l2")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
 UPSTREAM: web.AppKey[Upstream] = web.AppKey("upstream")
 PROXY: web.AppKey[ProxySettings] = web.AppKey("proxy")

@@ -1,4 +1,5 @@
-"""L2: the Redis side of the key cache: records, the fill lease and revocation markers."""
+"""L2: the Redis side of a record cache: records, the fill lease and markers (revoked keys,
+replaced source sets). One class for every record, told apart by its codec (gateway.codec)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,22 @@ import contextlib
 import enum
 import logging
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Coroutine
 from time import monotonic
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from aiohttp import web
 from redis.asyncio import Redis
 
-from gateway.apikeys import KeyRecord
+from gateway.apikeys import KEY_CODEC
+from gateway.codec import RecordCodec, Undecodable
 from gateway.config import Config
 from gateway.keys import CONFIG, L2, REDIS
 from gateway.redis_client import REDIS_ERRORS, invalidation_channel
 
 log = logging.getLogger(__name__)
 
+R = TypeVar("R")
 _RETRY_FIRST, _RETRY_MAX = 0.2, 5.0
 _WAIT_FIRST, _WAIT_MAX = 0.002, 0.016
 
@@ -50,30 +52,23 @@ class Lease(enum.Enum):
 
     MINE = 1  # look it up, then fill() (which releases the lease) or release()
     THEIRS = 0  # another process is looking it up: wait_fill()
+    NONE = 2  # Redis holds a value this process cannot read: look it up, no lease
 
 
 async def l2_ctx(app: web.Application) -> AsyncIterator[None]:
     """The key cache's Redis tier over the process's client (gateway.redis_client.redis_ctx)."""
-    app[L2] = l2 = RedisL2(app[REDIS], app[CONFIG])
+    app[L2] = l2 = RedisL2(app[REDIS], app[CONFIG], KEY_CODEC)
     yield
     await l2.cancel_background()
 
 
-def encode(record: KeyRecord) -> bytes:
-    return f"{int(record.revoked)}:{record.key_id.hex}:{record.tenant_id.hex}".encode()
+class RedisL2(Generic[R]):
+    """`<prefix><namespace>:<hash hex>` -> record, `<prefix>lease:<hash hex>` -> the token of
+    the process filling it, and `<prefix>invalidate` carrying hashes."""
 
-
-def decode(raw: bytes) -> KeyRecord:
-    revoked, key_id, tenant_id = raw.decode().split(":")
-    return KeyRecord.of(uuid.UUID(key_id), uuid.UUID(tenant_id), revoked == "1")
-
-
-class RedisL2:
-    """`<prefix>key:<sha256 hex>` -> record, `<prefix>lease:<sha256 hex>` -> the token of the
-    process filling it, and `<prefix>invalidate` carrying hashes."""
-
-    def __init__(self, client: Redis, config: Config):
+    def __init__(self, client: Redis, config: Config, codec: RecordCodec[R]):
         self.client = client
+        self.codec = codec
         self.ttl = config.redis_key_ttl
         self.prefix = config.redis_prefix
         self.channel = invalidation_channel(config)
@@ -89,22 +84,25 @@ class RedisL2:
         self._background: set[asyncio.Task[None]] = set()
 
     def key(self, key_hash: bytes) -> str:
-        return f"{self.prefix}key:{key_hash.hex()}"
+        return f"{self.prefix}{self.codec.namespace}:{key_hash.hex()}"
 
     def lease_key(self, key_hash: bytes) -> str:
         return f"{self.prefix}lease:{key_hash.hex()}"
 
-    async def get_or_lease(self, key_hash: bytes) -> KeyRecord | Lease:
+    async def get_or_lease(self, key_hash: bytes) -> R | Lease:
         """The record, or who looks it up in PostgreSQL: the lease makes a key that every
         worker misses at once (a cold start) one PostgreSQL lookup, not one per process."""
         keys = [self.key(key_hash), self.lease_key(key_hash)]
         args: list[int | str] = [int(self.lease_seconds * 1000), self._lease_token]
         answer = await self._get_or_lease(keys=keys, args=args)
         if isinstance(answer, bytes):  # the client is built without decode_responses
-            return decode(answer)
+            try:
+                return self.codec.decode(answer)
+            except Undecodable:
+                return Lease.NONE
         return Lease.MINE if answer == 1 else Lease.THEIRS
 
-    async def wait_fill(self, key_hash: bytes) -> KeyRecord | None:
+    async def wait_fill(self, key_hash: bytes) -> R | None:
         """Another process holds the lease: its record once it is filled, or None once the
         lease is gone without one (a negative answer is never shared) or has run out."""
         deadline = monotonic() + self.lease_seconds
@@ -114,20 +112,25 @@ class RedisL2:
             await asyncio.sleep(delay)
             raw, leased = cast("list[bytes | None]", await self.client.mget(keys))
             if raw is not None:
-                return decode(raw)
+                try:
+                    return self.codec.decode(raw)
+                except Undecodable:
+                    return None
             if leased is None:
                 return None
             delay = min(delay * 2, _WAIT_MAX)
         return None
 
-    async def fill(self, key_hash: bytes, record: KeyRecord, *, leased: bool = False) -> None:
+    async def fill(self, key_hash: bytes, record: R, *, leased: bool = False) -> None:
         """NX: a late fill never replaces a revocation marker written meanwhile. The holder of
         the lease gives it back in the same round trip, once the record is in place."""
         if not leased:
-            await self.client.set(self.key(key_hash), encode(record), nx=True, ex=self.ttl)
+            await self.client.set(
+                self.key(key_hash), self.codec.encode(record), nx=True, ex=self.ttl
+            )
             return
         keys = [self.key(key_hash), self.lease_key(key_hash)]
-        args: list[bytes | int | str] = [encode(record), self.ttl, self._lease_token]
+        args: list[bytes | int | str] = [self.codec.encode(record), self.ttl, self._lease_token]
         await self._fill_and_release(keys=keys, args=args)
 
     async def release(self, key_hash: bytes) -> None:
@@ -143,8 +146,9 @@ class RedisL2:
         with contextlib.suppress(*REDIS_ERRORS):
             await self.release(key_hash)
 
-    async def revoke(self, key_hash: bytes, record: KeyRecord) -> None:
-        """Write the marker over whatever is there, then tell every process. Never raises.
+    async def revoke(self, key_hash: bytes, record: R) -> None:
+        """Write the marker (or the new record) over whatever is there, then tell every process.
+        Never raises.
 
         When this process cannot reach Redis, other processes may still read the old "active"
         entry from it, so the marker is retried in the background (for as long as such an entry
@@ -153,27 +157,28 @@ class RedisL2:
         if not await self._mark_and_publish(key_hash, record):
             self._in_background(self._retry_revoke(key_hash, record))
 
-    async def _mark_and_publish(self, key_hash: bytes, record: KeyRecord) -> bool:
+    async def _mark_and_publish(self, key_hash: bytes, record: R) -> bool:
         try:
-            await self.client.set(self.key(key_hash), encode(record), ex=self.ttl)
+            await self.client.set(self.key(key_hash), self.codec.encode(record), ex=self.ttl)
             await self.client.publish(self.channel, key_hash.hex())
         except REDIS_ERRORS as exc:
             log.warning("revocation marker not written yet: %s", type(exc).__name__)
             return False
         return True
 
-    async def _retry_revoke(self, key_hash: bytes, record: KeyRecord) -> None:
+    async def _retry_revoke(self, key_hash: bytes, record: R) -> None:
         deadline = monotonic() + self.ttl
         delay = _RETRY_FIRST
         while monotonic() < deadline:
             await asyncio.sleep(delay)
             if await self._mark_and_publish(key_hash, record):
                 log.info(
-                    "revocation marker written after retrying", extra={"key_id": record.key_id_str}
+                    "revocation marker written after retrying",
+                    extra={"record": self.codec.label(record)},
                 )
                 return
             delay = min(delay * 2, _RETRY_MAX)
-        log.error("revocation marker never written", extra={"key_id": record.key_id_str})
+        log.error("revocation marker never written", extra={"record": self.codec.label(record)})
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

