@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.secretbox import decode_keys
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = ROOT / "config" / "default.toml"
 ENV_PREFIX = "HOOKSENTRY_"
@@ -39,6 +41,7 @@ class Config:
     jwt_audience: str
     jwt_leeway: float
     jwt_tenant_claim: str
+    secrets_key: tuple[str, ...]
     ingest_upstream: str
     body_limit: int
     rate_limit: float
@@ -190,6 +193,10 @@ def _validate(config: Config) -> None:
     for secret in config.jwt_secret:
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise bad("jwt_secret", f"entries must be at least {MIN_SECRET_BYTES} bytes long")
+    try:
+        decode_keys(config.secrets_key)
+    except ValueError as exc:
+        raise bad("secrets_key", str(exc)) from None
     if not config.jwt_algorithms or set(config.jwt_algorithms) - {"HS256", "HS384", "HS512"}:
         raise bad("jwt_algorithms", "must list HMAC algorithms only (HS256, HS384, HS512)")
     for name in ("database_url", "redis_url", "ingest_upstream"):

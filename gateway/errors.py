@@ -43,6 +43,21 @@ class InvalidApiKey(GatewayError):
     status, code, message = 401, "invalid_api_key", "The API key is not valid."
 
 
+class MissingSignature(GatewayError):
+    status, code = 401, "missing_signature"
+    message = "The request's signature header is missing or malformed."
+
+
+class StaleTimestamp(GatewayError):
+    status, code = 401, "stale_timestamp"
+    message = "The request's signed timestamp is too far from the gateway's clock."
+
+
+class InvalidSignature(GatewayError):
+    status, code = 401, "invalid_signature"
+    message = "The request's signature does not match any of the source's secrets."
+
+
 class Forbidden(GatewayError):
     status, code, message = 403, "forbidden", "You may not do this."
 

@@ -67,6 +67,7 @@ SAMPLES = {
     "ingest_upstream": ("http://ingest:8000", "http://ingest:8000"),
     "jwt_secret": (SECRET, (SECRET,)),
     "jwt_algorithms": ("HS384", ("HS384",)),
+    "secrets_key": ("A" * 43 + "=", ("A" * 43 + "=",)),  # base64 of 32 bytes
     "trusted_proxies": ("10.0.0.0/8", ("10.0.0.0/8",)),
     "log_format": ("text", "text"),
     "log_level": ("DEBUG", "DEBUG"),
