@@ -5,16 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin_api.app import setup_admin
+from gateway.caches import caches_ctx
 from gateway.config import Config
 from gateway.db import pg_pool_ctx
 from gateway.health import setup_health
-from gateway.keycache import key_cache_ctx
-from gateway.keys import CONFIG, TOKENS
-from gateway.l2 import l2_ctx
+from gateway.keys import CONFIG, SECRET_BOX, TOKENS
 from gateway.metrics import setup_metrics
 from gateway.middlewares import request_context
 from gateway.proxy import setup_proxy
 from gateway.redis_client import redis_ctx
+from gateway.secretbox import SecretBox
 from gateway.tokens import TokenVerifier
 
 
@@ -28,11 +28,11 @@ def create_app(config: Config) -> web.Application:
     )
     app[CONFIG] = config
     app[TOKENS] = TokenVerifier(config)
+    app[SECRET_BOX] = SecretBox.from_keys(config.secrets_key)  # validated by load_config
     # One cleanup_ctx per resource, in dependency order: a failed start closes what was opened.
     app.cleanup_ctx.append(pg_pool_ctx)
     app.cleanup_ctx.append(redis_ctx)
-    app.cleanup_ctx.append(l2_ctx)
-    app.cleanup_ctx.append(key_cache_ctx)
+    app.cleanup_ctx.append(caches_ctx)  # keys, source sets, their listener
     setup_proxy(app, config)  # upstream session (cleanup_ctx) and the ingest route
     setup_admin(app)
     setup_health(app)  # /healthz, /readyz

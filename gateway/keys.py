@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # the modules below import this one: their types are for anno
     from gateway.l2 import RedisL2
     from gateway.metrics import Metrics
     from gateway.proxy import ProxySettings
+    from gateway.secretbox import SecretBox
+    from gateway.sourcecache import SourceCache
+    from gateway.sources import TenantSources
     from gateway.tokens import TokenVerifier
     from gateway.upstream import Upstream
 
@@ -29,6 +32,9 @@ TOKENS: web.AppKey[TokenVerifier] = web.AppKey("tokens")
 DB: web.AppKey[Database] = web.AppKey("db")
 L2: web.AppKey[RedisL2[KeyRecord]] = web.AppKey("l2")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
+SOURCE_L2: web.AppKey[RedisL2[TenantSources]] = web.AppKey("source_l2")
+SOURCE_CACHE: web.AppKey[SourceCache] = web.AppKey("source_cache")
+SECRET_BOX: web.AppKey[SecretBox] = web.AppKey("secret_box")
 UPSTREAM: web.AppKey[Upstream] = web.AppKey("upstream")
 PROXY: web.AppKey[ProxySettings] = web.AppKey("proxy")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

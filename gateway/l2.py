@@ -8,17 +8,14 @@ import contextlib
 import enum
 import logging
 import secrets
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from time import monotonic
 from typing import Any, Generic, TypeVar, cast
 
-from aiohttp import web
 from redis.asyncio import Redis
 
-from gateway.apikeys import KEY_CODEC
 from gateway.codec import RecordCodec, Undecodable
 from gateway.config import Config
-from gateway.keys import CONFIG, L2, REDIS
 from gateway.redis_client import REDIS_ERRORS, invalidation_channel
 
 log = logging.getLogger(__name__)
@@ -53,13 +50,6 @@ class Lease(enum.Enum):
     MINE = 1  # look it up, then fill() (which releases the lease) or release()
     THEIRS = 0  # another process is looking it up: wait_fill()
     NONE = 2  # Redis holds a value this process cannot read: look it up, no lease
-
-
-async def l2_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The key cache's Redis tier over the process's client (gateway.redis_client.redis_ctx)."""
-    app[L2] = l2 = RedisL2(app[REDIS], app[CONFIG], KEY_CODEC)
-    yield
-    await l2.cancel_background()
 
 
 class RedisL2(Generic[R]):

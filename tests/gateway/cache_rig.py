@@ -2,8 +2,8 @@
 
 A rig is what one gateway process holds for the key check: a PostgreSQL pool, a Redis client,
 the KeyCache and (optionally) its invalidation listener, built from a Config exactly as
-`key_cache_ctx` builds them, but with counting subclasses of the real stores so that tests can
-see how many lookups reached PostgreSQL and Redis.
+`gateway.caches.caches_ctx` builds them, but with counting subclasses of the real stores so
+that tests can see how many lookups reached PostgreSQL and Redis.
 """
 
 from __future__ import annotations

@@ -1,0 +1,58 @@
+"""The source lookup's cache: a RecordCache of per-tenant source sets (gateway.sources).
+
+Same path as keys (L1 -> singleflight -> Redis with the fill lease -> PostgreSQL, the epoch and
+the gap rules). A tenant that exists is a positive entry, in Redis too, even with no sources:
+a request on a token without a source is answered without PostgreSQL for as long as keys are.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from gateway.config import Config
+from gateway.db import QUERIES
+from gateway.recordcache import RecordCache, RecordL2
+from gateway.sources import (
+    SourceRecord,
+    SourceSetCodec,
+    TenantSources,
+    source_set_hash,
+    tenant_of,
+)
+
+_LOOKUP = QUERIES["lookup_tenant_sources"]
+
+
+class SourceStore(Protocol):
+    """What the cache needs from PostgreSQL (gateway.db.Database)."""
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+
+class SourceCache(RecordCache[TenantSources]):
+    def __init__(
+        self,
+        config: Config,
+        db: SourceStore,
+        l2: RecordL2[TenantSources],
+        codec: SourceSetCodec,
+    ):
+        super().__init__(config, l2, codec)
+        self._db = db
+        self._sources_codec = codec
+
+    async def load(self, key_hash: bytes) -> TenantSources | None:
+        tenant_id = tenant_of(key_hash)
+        rows = await self._db.fetch(_LOOKUP, tenant_id)
+        return self._sources_codec.from_rows(tenant_id, rows) if rows else None
+
+    async def source_for(self, tenant: str, token: str) -> SourceRecord | None:
+        """The active source for (tenant, token), or None (§2 applies). AuthUnavailable when
+        the tenant's set is not cached and neither Redis nor PostgreSQL answers."""
+        try:
+            tenant_id = uuid.UUID(tenant)
+        except ValueError:
+            return None  # no tenant has this id; §2's key check answers
+        sources = await self.resolve(source_set_hash(tenant_id))
+        return None if sources is None else sources.find(token)
