@@ -1,4 +1,5 @@
-"""Mounts the admin sub-app (/api/v1/apikeys) and the OpenAPI document on the root app."""
+"""Mounts the admin sub-apps (/api/v1/apikeys, /api/v1/sources), the OpenAPI document
+and the console on the root app."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from aiohttp import web
 from admin_api import views
 from admin_api.console import create_console_app
 from admin_api.openapi import openapi_document
+from admin_api.sources_views import create_sources_app
 
 
 def create_admin_app() -> web.Application:
@@ -19,5 +21,6 @@ def create_admin_app() -> web.Application:
 
 def setup_admin(app: web.Application) -> None:
     app.add_subapp("/api/v1/apikeys", create_admin_app())
+    app.add_subapp("/api/v1/sources", create_sources_app())
     app.router.add_get("/api/v1/openapi.json", openapi_document)
     app.add_subapp("/console", create_console_app())

@@ -32,17 +32,21 @@ class PageRequest:
 
 
 def parse_page_request(
-    query: Mapping[str, str], default: PageRequest = PageRequest()
+    query: Mapping[str, str],
+    default: PageRequest = PageRequest(),
+    sort_fields: tuple[str, ...] = SORT_FIELDS,
 ) -> PageRequest:
     """Names match case-insensitively, as the platform's server does; the first value wins.
-    Parameters not given take `default`'s values (the API's defaults unless told)."""
+    Parameters not given take `default`'s values (the API's defaults unless told); `CpOrd`
+    is one of `sort_fields` (the key list's unless told)."""
     params: dict[str, str] = {}
     for name, value in query.items():
         params.setdefault(name.lower(), value)
+    by_lower = _SORT_BY_LOWER if sort_fields is SORT_FIELDS else {f.lower(): f for f in sort_fields}
     return PageRequest(
         size=_int(params, "Qt", default.size, 1, MAX_PAGE_SIZE),
         page=_int(params, "Pg", default.page, 1, None),
-        sort=_choice(params, "CpOrd", _SORT_BY_LOWER, default.sort, ", ".join(SORT_FIELDS)),
+        sort=_choice(params, "CpOrd", by_lower, default.sort, ", ".join(sort_fields)),
         descending=_choice(params, "TpOrd", _DIRECTIONS, default.descending, "Asc, Desc"),
         is_active=_choice(params, "IsActive", _BOOLS, default.is_active, "true, false"),
     )

@@ -15,6 +15,8 @@ from gateway.tokens import Role, mint_token
 from tests.services import fresh_database, postgres_server, redis_server
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+# The key-encryption key for source secrets in tests (base64 of 32 bytes; not a real secret).
+SECRETS_KEY = "dGVzdC1zZWNyZXRzLWtleS0wMTIzNDU2Nzg5YWJjZGU="
 
 # Records everything logged during the run; fails it if a key, token or key hash appears.
 pytest_plugins = ["tests.log_guard"]
@@ -53,6 +55,7 @@ def make_config(database_url: str, redis_url: str, redis_prefix: str) -> Callabl
             "redis_url": redis_url,
             "redis_prefix": redis_prefix,
             "jwt_secret": JWT_SECRET,
+            "secrets_key": SECRETS_KEY,
             "ingest_upstream": "http://127.0.0.1:9",
             "port": 8080,
         }

@@ -1,0 +1,143 @@
+"""SQL only, for sources: runs the named queries and returns small dataclasses."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from admin_api.pagination import PageRequest
+from gateway.db import QUERIES, Database
+
+# Fixed mapping from the API's sort fields to SQL; the client's string never reaches the query.
+_SORT_SQL = {
+    "id": "id",
+    "name": "name",
+    "provider": "provider",
+    "isActive": "(deactivated_at IS NULL)",
+    "createdAt": "created_at",
+}
+_LIST_SQL = {
+    (field, desc): QUERIES["list_sources"].format(
+        order_by=f"{expr} {'DESC' if desc else 'ASC'}, id {'DESC' if desc else 'ASC'}"
+    )
+    for field, expr in _SORT_SQL.items()
+    for desc in (False, True)
+}
+_MAX_OFFSET = 2**62
+
+
+class SourceExists(Exception):
+    """The tenant already has an active source for this token."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRow:
+    id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    provider: str
+    token: str
+    require_api_key: bool
+    tolerance_seconds: int
+    dedup_seconds: int
+    created_at: datetime
+    deactivated_at: datetime | None
+    secrets: tuple[SecretRow, ...] = ()
+
+    @classmethod
+    def of(cls, row: asyncpg.Record, secrets: tuple[SecretRow, ...] = ()) -> SourceRow:
+        return cls(**dict(row), secrets=secrets)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSource:
+    name: str
+    provider: str
+    token: str
+    require_api_key: bool
+    tolerance_seconds: int
+    dedup_seconds: int
+
+
+class SourceStore:
+    def __init__(self, db: Database):
+        self._db = db
+
+    async def insert(
+        self, source_id: uuid.UUID, tenant_id: uuid.UUID, new: NewSource, ciphertext: bytes
+    ) -> SourceRow:
+        """The source and its first secret in one statement. SourceExists on a second active
+        source for the token."""
+        args: tuple[Any, ...] = (new.name, new.provider, new.token, new.require_api_key)
+        args += (new.tolerance_seconds, new.dedup_seconds, uuid.uuid4(), ciphertext)
+        try:
+            row = await self._db.fetchrow(QUERIES["insert_source"], source_id, tenant_id, *args)
+        except asyncpg.UniqueViolationError:
+            raise SourceExists() from None
+        assert row is not None
+        return await self._with_secrets(row)
+
+    async def get(self, source_id: uuid.UUID, tenant_id: uuid.UUID) -> SourceRow | None:
+        row = await self._db.fetchrow(QUERIES["get_source"], source_id, tenant_id)
+        return None if row is None else await self._with_secrets(row)
+
+    async def owner(self, source_id: uuid.UUID) -> uuid.UUID | None:
+        owner: uuid.UUID | None = await self._db.fetchval(QUERIES["source_owner"], source_id)
+        return owner
+
+    async def page(self, tenant_id: uuid.UUID, page: PageRequest) -> tuple[int, list[SourceRow]]:
+        total = await self._db.fetchval(QUERIES["count_sources"], tenant_id, page.is_active)
+        if page.offset >= min(total, _MAX_OFFSET):
+            return total, []
+        query = _LIST_SQL[page.sort, page.descending]
+        rows = await self._db.fetch(query, tenant_id, page.is_active, page.size, page.offset)
+        secrets = await self._secrets_of([r["id"] for r in rows])
+        return total, [SourceRow.of(r, secrets.get(r["id"], ())) for r in rows]
+
+    async def patch(
+        self, source_id: uuid.UUID, tenant_id: uuid.UUID, changes: dict[str, Any]
+    ) -> SourceRow | None:
+        """None when there is no active source with this id for the tenant."""
+        fields = ("name", "require_api_key", "tolerance_seconds", "dedup_seconds")
+        values = [changes.get(f) for f in fields]
+        row = await self._db.fetchrow(QUERIES["patch_source"], source_id, tenant_id, *values)
+        return None if row is None else await self._with_secrets(row)
+
+    async def rotate(
+        self, source_id: uuid.UUID, tenant_id: uuid.UUID, ciphertext: bytes, overlap: int
+    ) -> SourceRow | None:
+        """Add a secret; older ones end at now + overlap (never later than they would)."""
+        query = QUERIES["rotate_source_secret"]
+        done = await self._db.fetchval(
+            query, source_id, tenant_id, uuid.uuid4(), ciphertext, overlap
+        )
+        return None if done is None else await self.get(source_id, tenant_id)
+
+    async def deactivate(self, source_id: uuid.UUID, tenant_id: uuid.UUID) -> SourceRow | None:
+        """One atomic statement: of two concurrent deactivations, exactly one gets the row."""
+        row = await self._db.fetchrow(QUERIES["deactivate_source"], source_id, tenant_id)
+        return None if row is None else await self._with_secrets(row)
+
+    async def _with_secrets(self, row: asyncpg.Record) -> SourceRow:
+        secrets = await self._secrets_of([row["id"]])
+        return SourceRow.of(row, secrets.get(row["id"], ()))
+
+    async def _secrets_of(
+        self, source_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[SecretRow, ...]]:
+        found: dict[uuid.UUID, list[SecretRow]] = defaultdict(list)
+        for r in await self._db.fetch(QUERIES["source_secrets"], source_ids):
+            found[r["source_id"]].append(SecretRow(r["id"], r["created_at"], r["expires_at"]))
+        return {k: tuple(v) for k, v in found.items()}
