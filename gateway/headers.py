@@ -77,10 +77,12 @@ def upstream_request_pairs(
     host: str | None,
     request_id: str,
     tenant_id: str,
-    key_id: str,
+    key_id: str | None,
+    source: tuple[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """The headers the upstream receives for a sender's request, as (name, value) pairs in
-    order: what the proxy serialises, without building a multidict on every request."""
+    order: what the proxy serialises, without building a multidict on every request.
+    `key_id` when a key was checked; `source` = (source id, provider) when a signature was."""
     named = connection_tokens(incoming)
     out: list[tuple[str, str]] = []
     kept: set[str] = set()
@@ -102,7 +104,11 @@ def upstream_request_pairs(
         out.append(("X-Forwarded-Host", host))
     out.append(("X-Request-Id", request_id))
     out.append(("X-HookSentry-Tenant-Id", tenant_id))
-    out.append(("X-HookSentry-Api-Key-Id", key_id))
+    if key_id is not None:
+        out.append(("X-HookSentry-Api-Key-Id", key_id))
+    if source is not None:
+        out.append(("X-HookSentry-Source-Id", source[0]))
+        out.append(("X-HookSentry-Verified", source[1]))
     return out
 
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_writer import HttpVersion11
 
-from gateway.apikeys import KeyRecord, hash_key, is_well_formed
+from gateway.authenticate import Caller, authenticate
 from gateway.config import Config
 from gateway.errors import (
     BadRequest,
-    InvalidApiKey,
     MethodNotAllowed,
-    MissingApiKey,
     PayloadTooLarge,
     RateLimited,
-    TenantMismatch,
 )
 from gateway.headers import (
     Network,
@@ -25,7 +21,7 @@ from gateway.headers import (
     peer_is_trusted,
     upstream_request_pairs,
 )
-from gateway.keys import KEY_CACHE, KEY_ID, METRICS, PROXY, TENANT_ID, UPSTREAM
+from gateway.keys import KEY_ID, METRICS, PROXY, TENANT_ID, UPSTREAM
 from gateway.middlewares import request_id_of
 from gateway.ratelimit import RateLimiter, retry_after
 from gateway.upstream import upstream_ctx
@@ -59,22 +55,17 @@ async def ingest(request: web.Request) -> web.StreamResponse:
     settings = app[PROXY]
     if request.method != "POST":
         raise MethodNotAllowed(headers=_ALLOW)
-    key = request.headers.get("X-Api-Key")
-    if not key:
-        raise MissingApiKey()
-    if not is_well_formed(key):
-        raise InvalidApiKey()
-    record = await app[KEY_CACHE].resolve(hash_key(key))
-    if record is None or record.revoked:
-        raise InvalidApiKey()
-    if not _same_tenant(request.match_info["tenant_id"], record):
-        raise TenantMismatch()
-    if settings.limiter is not None and (wait := settings.limiter.take(record.key_id_str)):
+    caller = await authenticate(request, settings.body_limit)  # key, source or both
+    signed_body = await _signed_body(request, caller, settings.body_limit)
+    if settings.limiter is not None and (wait := settings.limiter.take(caller.limit_key)):
         raise RateLimited(headers={"Retry-After": retry_after(wait)})
-    request[TENANT_ID] = tenant_id = record.tenant_id_str  # for the access log
-    request[KEY_ID] = key_id = record.key_id_str
-    body = await _read_body(request, settings.body_limit)
-    headers = _upstream_headers(request, tenant_id, key_id, settings.trusted)
+    request[TENANT_ID] = caller.tenant_id  # for the access log
+    if caller.key_id is not None:
+        request[KEY_ID] = caller.key_id
+    body = (
+        signed_body if signed_body is not None else await _read_body(request, settings.body_limit)
+    )
+    headers = _upstream_headers(request, caller, settings.trusted)
     exchange = app[UPSTREAM].forward("POST", request.raw_path, headers, body)
     reply = await app[METRICS].track_upstream(exchange)
     response = web.Response(status=reply.status)
@@ -87,13 +78,13 @@ async def defer_continue(request: web.Request) -> None:
     """Expect handler: say nothing yet; `_read_body` sends 100 Continue once the checks passed."""
 
 
-def _same_tenant(path_tenant: str, record: KeyRecord) -> bool:
-    if path_tenant == record.tenant_id_str:
-        return True
-    try:  # upper-case or brace forms of the same UUID
-        return uuid.UUID(path_tenant) == record.tenant_id
-    except ValueError:
-        return False
+async def _signed_body(request: web.Request, caller: Caller, limit: int) -> bytes | None:
+    """§6 step 5, before the rate limit: the body of a source's request, verified (else None)."""
+    if caller.source is None:
+        return None
+    body = await _read_body(request, limit)
+    caller.verify_signature(body)
+    return body
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -116,7 +107,7 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
 
 
 def _upstream_headers(
-    request: web.Request, tenant_id: str, key_id: str, trusted: tuple[Network, ...]
+    request: web.Request, caller: Caller, trusted: tuple[Network, ...]
 ) -> list[tuple[str, str]]:
     peer = request.remote
     return upstream_request_pairs(
@@ -126,6 +117,7 @@ def _upstream_headers(
         scheme=request.scheme,
         host=request.headers.get("Host"),  # not request.host: its fallback is a blocking getfqdn()
         request_id=request_id_of(request),
-        tenant_id=tenant_id,
-        key_id=key_id,
+        tenant_id=caller.tenant_id,
+        key_id=caller.key_id,
+        source=None if caller.source is None else (caller.source.source_id, caller.source.provider),
     )
