@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from admin_api.openapi_sources import PATHS as SOURCE_PATHS
+from admin_api.openapi_sources import SCHEMAS as SOURCE_SCHEMAS
 from admin_api.pagination import MAX_PAGE_SIZE, SORT_FIELDS
 from admin_api.service import NAME_MAX
 
@@ -46,8 +48,8 @@ DOCUMENT: dict[str, Any] = {
     "info": {
         "title": "HookSentry Gateway admin API",
         "version": "1.0.0",
-        "description": "Create, list and revoke a tenant's API keys. Query parameter names "
-        "match case-insensitively.",
+        "description": "Create, list and revoke a tenant's API keys; manage its sources "
+        "(provider-signed webhooks). Query parameter names match case-insensitively.",
     },
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
@@ -177,6 +179,8 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+DOCUMENT["paths"] |= SOURCE_PATHS
+DOCUMENT["components"]["schemas"] |= SOURCE_SCHEMAS
 _BODY = orjson.dumps(DOCUMENT)
 
 
