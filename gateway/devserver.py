@@ -47,8 +47,10 @@ async def _serve(config: Config) -> None:
         port = await _start(app, config.host, config.port, runners)
         tenant_id = await _dev_tenant(app[DB])
         key = await _fresh_key(app, tenant_id)
+        # Handlers first: whoever reads the banner may send SIGTERM as soon as it appears.
+        stop = _stop_on_signals()
         _print_quickstart(config, port, tenant_id, key)
-        await _until_signalled()
+        await stop.wait()
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
@@ -79,12 +81,12 @@ async def _fresh_key(app: web.Application, tenant_id: uuid.UUID) -> CreatedKey:
     return await key_service_of(app).create(owner, {"name": "quickstart"})
 
 
-async def _until_signalled() -> None:
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 def _print_quickstart(config: Config, port: int, tenant_id: uuid.UUID, created: CreatedKey) -> None:
