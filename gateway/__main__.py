@@ -102,6 +102,11 @@ def _role(text: str) -> Role:
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     require(config, "database_url", "redis_url", "jwt_secret", "ingest_upstream")
+    from gateway.secrets_check import missing_secrets_key
+
+    problem = missing_secrets_key(config)
+    if problem:
+        raise ConfigError(problem)
     from gateway.workers import serve
 
     return serve(config)

@@ -11,6 +11,7 @@ import dataclasses
 import signal
 import uuid
 from contextlib import ExitStack
+from pathlib import Path
 
 from aiohttp import web
 
@@ -23,6 +24,7 @@ from gateway.config import Config, ConfigError
 from gateway.db import Database, migrate
 from gateway.embedded import with_embedded
 from gateway.keys import DB
+from gateway.secretbox import decode_keys, generate_key
 from gateway.standin import create_standin_app
 from gateway.tokens import Principal, Role, mint_token
 
@@ -32,8 +34,29 @@ DEV_TENANT = "Dev tenant"
 def run_dev(config: Config) -> int:
     with ExitStack() as stack:
         config = with_embedded(config, stack)
+        if not config.secrets_key:
+            config = dataclasses.replace(config, secrets_key=(dev_secrets_key(config),))
         asyncio.run(_serve(config))
     return 0
+
+
+def dev_secrets_key(config: Config) -> str:
+    """The secrets key `dev` made on first start, kept in data_dir beside its JWT secret, so the
+    source secrets it encrypted stay readable across restarts."""
+    path = Path(config.data_dir).expanduser().resolve() / "secrets_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(generate_key())
+    key = path.read_text().strip()
+    try:
+        decode_keys([key])
+    except ValueError:
+        raise ConfigError(
+            f"{path} does not hold a secrets key (the base64 of 32 bytes); delete it to make a "
+            "new one (the secrets of sources created with the old one are then lost)"
+        ) from None
+    return key
 
 
 async def _serve(config: Config) -> None:
@@ -47,8 +70,10 @@ async def _serve(config: Config) -> None:
         port = await _start(app, config.host, config.port, runners)
         tenant_id = await _dev_tenant(app[DB])
         key = await _fresh_key(app, tenant_id)
+        # Handlers first: whoever reads the banner may send SIGTERM as soon as it appears.
+        stop = _stop_on_signals()
         _print_quickstart(config, port, tenant_id, key)
-        await _until_signalled()
+        await stop.wait()
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
@@ -79,12 +104,12 @@ async def _fresh_key(app: web.Application, tenant_id: uuid.UUID) -> CreatedKey:
     return await key_service_of(app).create(owner, {"name": "quickstart"})
 
 
-async def _until_signalled() -> None:
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 def _print_quickstart(config: Config, port: int, tenant_id: uuid.UUID, created: CreatedKey) -> None:

@@ -44,6 +44,14 @@ SELECT k.id, k.tenant_id, (k.revoked_at IS NOT NULL OR NOT t.is_active) AS revok
 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 WHERE k.key_hash = $1;
 
+-- `serve` refuses to start without HOOKSENTRY_SECRETS_KEY once this is true (SPEC §6); the
+-- table is looked up first so that a database not yet migrated reads as "no sources".
+-- name: sources_table_exists
+SELECT to_regclass('sources') IS NOT NULL;
+
+-- name: any_source
+SELECT EXISTS (SELECT 1 FROM sources);
+
 -- name: create_migrations_table
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version     text PRIMARY KEY,

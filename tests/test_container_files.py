@@ -108,3 +108,5 @@ def test_compose_migrates_once_before_the_gateway_starts(compose: dict[str, Any]
 def test_compose_has_no_baked_in_jwt_secret(compose: dict[str, Any]) -> None:
     secret = compose["services"]["gateway"]["environment"]["HOOKSENTRY_JWT_SECRET"]
     assert secret.startswith("${HOOKSENTRY_JWT_SECRET:?")  # compose refuses to start without it
+    key = compose["services"]["gateway"]["environment"]["HOOKSENTRY_SECRETS_KEY"]
+    assert key == "${HOOKSENTRY_SECRETS_KEY:-}"  # passed through, never baked in

@@ -167,6 +167,7 @@ async def make_rig() -> AsyncIterator[Callable[..., Awaitable[CacheRig]]]:
 
 
 ServeEnviron = Callable[..., dict[str, str]]
+SERVE_SECRETS_KEY = "c2VydmUtdGVzdHMtc2VjcmV0cy1rZXktMzItYnl0ZXM="  # base64 of 32 bytes
 
 
 @pytest.fixture
@@ -181,6 +182,9 @@ def serve_environ(config: Config) -> ServeEnviron:
             "REDIS_URL": config.redis_url,
             "REDIS_PREFIX": config.redis_prefix,
             "JWT_SECRET": ",".join(config.jwt_secret),
+            # Sources made by other tests in this session's database would make `serve` refuse
+            # to start without a secrets key (SPEC §6).
+            "SECRETS_KEY": ",".join(config.secrets_key) or SERVE_SECRETS_KEY,
         }
         return env | {f"HOOKSENTRY_{k}": v for k, v in (base | settings).items()}
 

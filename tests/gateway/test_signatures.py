@@ -306,6 +306,8 @@ UNPARSEABLE = [
     ("github", {"X-Hub-Signature-256": "sha256=" + "zz" * 32}),
     ("github", {"X-Hub-Signature-256": "sha256=" + HEX[:-2]}),
     ("github", {"X-Hub-Signature-256": "sha256=" + HEX + "ab"}),
+    ("github", {"X-Hub-Signature-256": "sha256=" + HEX[:30] + "  " + HEX[32:]}),
+    ("github", {"X-Hub-Signature-256": "sha256=" + "\u0661" * 64}),
     ("stripe", {}),
     ("stripe", {"Stripe-Signature": f"v1={HEX}"}),  # no t=
     ("stripe", {"Stripe-Signature": f"t={NOW}"}),  # no v1=
@@ -315,6 +317,8 @@ UNPARSEABLE = [
     ("stripe", {"Stripe-Signature": f"t=+{NOW},v1={HEX}"}),
     ("stripe", {"Stripe-Signature": f"t=0{NOW},v1={HEX}"}),
     ("stripe", {"Stripe-Signature": f"t=-{NOW},v1={HEX}"}),
+    ("stripe", {"Stripe-Signature": f"t={NOW}000,v1={HEX}"}),  # 13 digits: not seconds
+    ("stripe", {"Stripe-Signature": f"t=,v1={HEX}"}),
     ("stripe", {"Stripe-Signature": f"t={NOW},t={NOW},v1={HEX}"}),
     ("stripe", {"Stripe-Signature": f"t={NOW},v1=not-hex"}),
     ("stripe", {"Stripe-Signature": f"t={NOW},{HEX}"}),
