@@ -4,6 +4,9 @@ Builds the real app with `create_app` (so the KeyCache and its listener are wire
 production), then obeys lines on stdin:
     watch <hash hex>   resolve the key until it is accepted ("active <hex>"), then keep resolving
                        every 0.5 ms until it is rejected ("flip <hex> <time.monotonic()>")
+    source <tenant> <token> <HMAC key hex>
+                       the same for a source: accepted while (tenant, token) has an active
+                       source with that key among its unexpired secrets ("active <token>", ...)
     quit               shut down cleanly
 Prints "ready" once the listener is subscribed. CLOCK_MONOTONIC is system-wide on Linux, so the
 parent can compare the flip times with its own clock.
@@ -21,7 +24,8 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.config import load_config
 from gateway.keycache import KeyCache
-from gateway.keys import KEY_CACHE
+from gateway.keys import KEY_CACHE, SOURCE_CACHE
+from gateway.sourcecache import SourceCache
 
 POLL = 0.0005
 
@@ -38,6 +42,21 @@ async def watch(cache: KeyCache, key_hash: bytes) -> None:
     emit(f"flip {key_hash.hex()} {time.monotonic():.6f}")
 
 
+async def watch_source(cache: SourceCache, tenant: str, token: str, key: bytes) -> None:
+    deadline = time.monotonic() + 30
+    while not await source_accepts(cache, tenant, token, key):  # noqa: ASYNC110
+        await asyncio.sleep(POLL)
+    emit(f"active {token}")
+    while await source_accepts(cache, tenant, token, key) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(POLL)
+    emit(f"flip {token} {time.monotonic():.6f}")
+
+
+async def source_accepts(cache: SourceCache, tenant: str, token: str, key: bytes) -> bool:
+    source = await cache.source_for(tenant, token)
+    return source is not None and key in source.keys_at(time.time())
+
+
 async def accepted(cache: KeyCache, key_hash: bytes) -> bool:
     record = await cache.resolve(key_hash)
     return record is not None and not record.revoked
@@ -52,6 +71,7 @@ async def main(settings: dict[str, object]) -> None:
     runner = web.AppRunner(create_app(load_config({}, overrides=settings)))
     await runner.setup()  # runs the cleanup contexts: pool, Redis, key cache + listener
     cache = runner.app[KEY_CACHE]
+    sources = runner.app[SOURCE_CACHE]
     deadline = time.monotonic() + 10
     # No event crosses the app boundary: poll, bounded.
     while cache.down_since is not None and time.monotonic() < deadline:  # noqa: ASYNC110
@@ -67,8 +87,13 @@ async def main(settings: dict[str, object]) -> None:
             break
         if command == "watch":
             task = asyncio.create_task(watch(cache, bytes.fromhex(arg)))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        elif command == "source":
+            tenant, token, key = arg.split()
+            task = asyncio.create_task(watch_source(sources, tenant, token, bytes.fromhex(key)))
+        else:
+            continue
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
     for task in tasks:
         task.cancel()
     await runner.cleanup()
