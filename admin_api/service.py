@@ -13,6 +13,7 @@ from admin_api.store import KeyRow, KeyStore, TenantStore
 from gateway.apikeys import KeyRecord, generate_key, hash_key
 from gateway.errors import Forbidden, NotFound, ValidationFailed
 from gateway.l2 import RedisL2
+from gateway.sources import TenantSources, source_set_hash
 from gateway.tokens import Principal, Role
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,10 @@ class KeyService:
 
 
 async def deactivate_tenant(
-    store: TenantStore, l2: RedisL2[KeyRecord] | None, tenant_id: uuid.UUID
+    store: TenantStore,
+    l2: RedisL2[KeyRecord] | None,
+    tenant_id: uuid.UUID,
+    sources: RedisL2[TenantSources] | None = None,
 ) -> bool:
     """Deactivate a tenant; its keys then fail everywhere like revoked ones (False: no tenant).
 
@@ -99,6 +103,9 @@ async def deactivate_tenant(
     if l2 is not None:
         for key_id, key_hash in keys:
             await l2.revoke(key_hash, KeyRecord.of(key_id, tenant_id, revoked=True))
+    if sources is not None:  # its sources stop too: an empty set replaces the cached one
+        empty = TenantSources(str(tenant_id), {})
+        await sources.revoke(source_set_hash(tenant_id), empty)
     log.info("tenant deactivated", extra={"tenant_id": str(tenant_id), "keys": len(keys)})
     return True
 

@@ -150,6 +150,8 @@ def cmd_tenant_deactivate(config: Config, args: argparse.Namespace) -> int:
     from gateway.apikeys import KEY_CODEC
     from gateway.l2 import RedisL2
     from gateway.redis_client import close_redis, create_redis
+    from gateway.secretbox import SecretBox
+    from gateway.sources import SourceSetCodec
 
     async def deactivate(store: Any) -> bool:
         if not config.redis_url:  # the keys still die within the cache TTLs
@@ -157,10 +159,13 @@ def cmd_tenant_deactivate(config: Config, args: argparse.Namespace) -> int:
             return await deactivate_tenant(store, None, args.id)
         client = create_redis(config)
         l2 = RedisL2(client, config, KEY_CODEC)
+        box = SecretBox.from_keys(config.secrets_key)
+        sources = RedisL2(client, config, SourceSetCodec(box))
         try:
-            return await deactivate_tenant(store, l2, args.id)
+            return await deactivate_tenant(store, l2, args.id, sources)
         finally:
             await l2.cancel_background()  # a one-shot command: a failed marker was logged above
+            await sources.cancel_background()
             await close_redis(client)
 
     if not _run_tenants(config, deactivate):

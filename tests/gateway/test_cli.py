@@ -70,6 +70,32 @@ async def test_deactivating_a_tenant_stops_its_cached_keys_at_once(
     await eventually(rejected, within=5)
 
 
+async def test_deactivating_a_tenant_stops_its_cached_sources_at_once(
+    cli_env: dict[str, str],
+    make_gateway: Callable[..., Any],
+    tenant: uuid.UUID,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    from tests.gateway.signing import signed_headers
+    from tests.gateway.sources_fixtures import create_source
+
+    gateway = await make_gateway()
+    source = await create_source(gateway, auth(tenant), tenant, "github")
+    headers = signed_headers("github", source.secret, b"{}")
+    assert (await gateway.post(source.path, data=b"{}", headers=headers)).status == 202
+
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "tenant", "deactivate", str(tenant), env=cli_env
+    )
+    assert await proc.wait() == 0
+
+    async def rejected() -> bool:
+        r = await gateway.post(source.path, data=b"{}", headers=headers)
+        return r.status == 401  # no source any more: an X-Api-Key is required
+
+    await eventually(rejected, within=5)
+
+
 def test_store_errors_are_one_line_not_a_traceback(cli_env: dict[str, str]) -> None:
     tenant = str(uuid.uuid4())
     assert run(cli_env, "tenant", "create", "--name", "A", "--id", tenant).returncode == 0
