@@ -72,8 +72,8 @@ class SourceService:
             row = await self._store.insert(uuid.uuid4(), principal.tenant_id, new, ciphertext)
         except SourceExists:
             raise SourceConflict() from None
-        await self._changed(principal, row, "source created")
-        return SourceResult(row, secret if generated else None)
+        await self._changed(principal, row.id, "source created")
+        return SourceResult(await self._store.with_secrets(row), secret if generated else None)
 
     async def page(self, principal: Principal, page: PageRequest) -> tuple[int, list[SourceRow]]:
         await self._reader(principal)
@@ -104,8 +104,8 @@ class SourceService:
         row = await self._store.patch(source_id, principal.tenant_id, changes)
         if row is None:
             raise await self._missing(principal, source_id)
-        await self._changed(principal, row, "source changed")
-        return row
+        await self._changed(principal, row.id, "source changed")
+        return await self._store.with_secrets(row)
 
     async def rotate(self, principal: Principal, raw_id: str, body: Any) -> SourceResult:
         current = await self._active(principal, raw_id)
@@ -114,10 +114,11 @@ class SourceService:
         overlap = _int(body, "overlapSeconds", *OVERLAP)
         secret, generated = _secret(body, current.provider)
         ciphertext = self._box.encrypt(secret.encode())
-        row = await self._store.rotate(current.id, principal.tenant_id, ciphertext, overlap)
-        if row is None:  # deactivated meanwhile
-            raise await self._missing(principal, current.id)
-        await self._changed(principal, row, "source secret rotated")
+        if not await self._store.rotate(current.id, principal.tenant_id, ciphertext, overlap):
+            raise await self._missing(principal, current.id)  # deactivated meanwhile
+        await self._changed(principal, current.id, "source secret rotated")
+        row = await self._store.get(current.id, principal.tenant_id)
+        assert row is not None  # sources are never deleted
         return SourceResult(row, secret if generated else None)
 
     async def deactivate(self, principal: Principal, raw_id: str) -> SourceRow:
@@ -126,8 +127,8 @@ class SourceService:
         row = await self._store.deactivate(source_id, principal.tenant_id)
         if row is None:
             raise await self._missing(principal, source_id)
-        await self._changed(principal, row, "source deactivated")
-        return row
+        await self._changed(principal, row.id, "source deactivated")
+        return await self._store.with_secrets(row)
 
     async def _active(self, principal: Principal, raw_id: str) -> SourceRow:
         await self._writer(principal)
@@ -137,7 +138,7 @@ class SourceService:
             raise await self._missing(principal, source_id)
         return row
 
-    async def _changed(self, principal: Principal, row: SourceRow, what: str) -> None:
+    async def _changed(self, principal: Principal, source_id: uuid.UUID, what: str) -> None:
         """After the commit: the tenant's new source set replaces Redis's entry (so no late
         fill can bring the old one back), every process drops it, then this one does (DESIGN
         "Revoke", with the new set as the marker). Redis down: the change still stands."""
@@ -154,7 +155,7 @@ class SourceService:
             self._cache.invalidate(set_hash)
         else:
             await self._l2.publish(set_hash)
-        extra = {"tenant_id": str(principal.tenant_id), "source_id": str(row.id)}
+        extra = {"tenant_id": str(principal.tenant_id), "source_id": str(source_id)}
         log.info(what, extra=extra)
 
     async def _reader(self, principal: Principal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -78,8 +79,8 @@ class SourceStore:
     async def insert(
         self, source_id: uuid.UUID, tenant_id: uuid.UUID, new: NewSource, ciphertext: bytes
     ) -> SourceRow:
-        """The source and its first secret in one statement. SourceExists on a second active
-        source for the token."""
+        """The source and its first secret in one statement (the row without its secrets: see
+        `with_secrets`). SourceExists on a second active source for the token."""
         args: tuple[Any, ...] = (new.name, new.provider, new.token, new.require_api_key)
         args += (new.tolerance_seconds, new.dedup_seconds, uuid.uuid4(), ciphertext)
         try:
@@ -87,11 +88,11 @@ class SourceStore:
         except asyncpg.UniqueViolationError:
             raise SourceExists() from None
         assert row is not None
-        return await self._with_secrets(row)
+        return SourceRow.of(row)
 
     async def get(self, source_id: uuid.UUID, tenant_id: uuid.UUID) -> SourceRow | None:
         row = await self._db.fetchrow(QUERIES["get_source"], source_id, tenant_id)
-        return None if row is None else await self._with_secrets(row)
+        return None if row is None else await self.with_secrets(SourceRow.of(row))
 
     async def owner(self, source_id: uuid.UUID) -> uuid.UUID | None:
         owner: uuid.UUID | None = await self._db.fetchval(QUERIES["source_owner"], source_id)
@@ -109,30 +110,35 @@ class SourceStore:
     async def patch(
         self, source_id: uuid.UUID, tenant_id: uuid.UUID, changes: dict[str, Any]
     ) -> SourceRow | None:
-        """None when there is no active source with this id for the tenant."""
+        """None when there is no active source with this id for the tenant (the row without
+        its secrets otherwise)."""
         fields = ("name", "require_api_key", "tolerance_seconds", "dedup_seconds")
         values = [changes.get(f) for f in fields]
         row = await self._db.fetchrow(QUERIES["patch_source"], source_id, tenant_id, *values)
-        return None if row is None else await self._with_secrets(row)
+        return None if row is None else SourceRow.of(row)
 
     async def rotate(
         self, source_id: uuid.UUID, tenant_id: uuid.UUID, ciphertext: bytes, overlap: int
-    ) -> SourceRow | None:
-        """Add a secret; older ones end at now + overlap (never later than they would)."""
+    ) -> bool:
+        """Add a secret; older ones end at now + overlap (never later than they would). False
+        when there is no active source with this id for the tenant."""
         query = QUERIES["rotate_source_secret"]
         done = await self._db.fetchval(
             query, source_id, tenant_id, uuid.uuid4(), ciphertext, overlap
         )
-        return None if done is None else await self.get(source_id, tenant_id)
+        return done is not None
 
     async def deactivate(self, source_id: uuid.UUID, tenant_id: uuid.UUID) -> SourceRow | None:
-        """One atomic statement: of two concurrent deactivations, exactly one gets the row."""
+        """One atomic statement: of two concurrent deactivations, exactly one gets the row
+        (without its secrets)."""
         row = await self._db.fetchrow(QUERIES["deactivate_source"], source_id, tenant_id)
-        return None if row is None else await self._with_secrets(row)
+        return None if row is None else SourceRow.of(row)
 
-    async def _with_secrets(self, row: asyncpg.Record) -> SourceRow:
-        secrets = await self._secrets_of([row["id"]])
-        return SourceRow.of(row, secrets.get(row["id"], ()))
+    async def with_secrets(self, row: SourceRow) -> SourceRow:
+        """The row with its secrets' ids and times (read after a change has been announced,
+        so the other processes learn of it one query sooner)."""
+        secrets = await self._secrets_of([row.id])
+        return dataclasses.replace(row, secrets=secrets.get(row.id, ()))
 
     async def _secrets_of(
         self, source_ids: list[uuid.UUID]
