@@ -1,6 +1,7 @@
 """Revocation propagation: how soon after a revoke does EVERY gateway process reject the key?
 
     python -m bench.revocation --processes 3 --revocations 200
+    python -m bench.revocation --subject source-deactivate   (or source-rotate)
 
 Starts the lean upstream and N gateway processes exactly as users run them
 (`hooksentry-gateway serve --workers 1`, each on its own port so that each process can be asked
@@ -11,6 +12,11 @@ is revoked with `DELETE /api/v1/apikeys/{id}` on one of them (rotating). The del
 is from sending the DELETE to receiving its first 401, so it includes the whole revoke call and
 one request round trip: an upper bound. Optional background loops keep other traffic flowing.
 
+With `--subject source-deactivate` / `source-rotate` the same is measured for sources (SPEC §6):
+a GitHub-style source is created, every process accepts its signed deliveries, then it is
+deactivated (deliveries need an X-Api-Key again: 401) or its secret rotated with overlap 0
+(the old secret's signature: 401).
+
 SPEC §4: p99 <= 100 ms across processes while Redis is up. Stores: HOOKSENTRY_BENCH_DATABASE_URL
 / HOOKSENTRY_BENCH_REDIS_URL, else embedded servers (bench/stores.py).
 """
@@ -19,6 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -42,21 +51,32 @@ _GIVE_UP = 5.0  # a process that still accepts the key this long after the DELET
 _BODY = b'{"event":"bench.revocation"}'
 
 
-async def ingest(session: aiohttp.ClientSession, url: str, key: str) -> int:
-    headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+Headers = dict[str, str]
+
+
+def key_headers(key: str) -> Headers:
+    return {"X-Api-Key": key, "Content-Type": "application/json"}
+
+
+def github_headers(secret: str) -> Headers:
+    signature = hmac.new(secret.encode(), _BODY, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={signature}", "Content-Type": "application/json"}
+
+
+async def ingest(session: aiohttp.ClientSession, url: str, headers: Headers) -> int:
     async with session.post(url, data=_BODY, headers=headers, timeout=_TIMEOUT) as r:
         await r.read()
         return r.status
 
 
-async def until_accepted(session: aiohttp.ClientSession, url: str, key: str) -> None:
+async def until_accepted(session: aiohttp.ClientSession, url: str, key: Headers) -> None:
     deadline = time.monotonic() + _GIVE_UP
     while (status := await ingest(session, url, key)) != 202:
         if time.monotonic() > deadline:
             raise RuntimeError(f"a fresh key was never accepted (last status {status})")
 
 
-async def first_rejection(session: aiohttp.ClientSession, url: str, key: str) -> float:
+async def first_rejection(session: aiohttp.ClientSession, url: str, key: Headers) -> float:
     """Keep sending until the process answers 401; the monotonic time of that answer."""
     deadline = time.monotonic() + _GIVE_UP
     while time.monotonic() < deadline:
@@ -87,19 +107,49 @@ class Admin:
             if r.status != 200:
                 raise RuntimeError(f"revoke failed: {r.status} {await r.text()}")
 
+    async def create_source(self, gateway: Service, token: str) -> tuple[str, str]:
+        url = gateway.url + "/api/v1/sources"
+        body = {"name": "bench", "provider": "github", "token": token}
+        async with self.session.post(url, json=body, headers=self.headers) as r:
+            answer = await r.json()
+            if r.status != 201:
+                raise RuntimeError(f"source create failed: {r.status} {answer}")
+            return answer["id"], answer["secret"]
+
+    async def change_source(self, gateway: Service, source_id: str, subject: str) -> None:
+        url = f"{gateway.url}/api/v1/sources/{source_id}"
+        if subject == "source-deactivate":
+            call = self.session.delete(url, headers=self.headers)
+        else:
+            call = self.session.post(
+                url + "/secrets", json={"overlapSeconds": 0}, headers=self.headers
+            )
+        async with call as r:
+            if r.status not in (200, 201):
+                raise RuntimeError(f"{subject} failed: {r.status} {await r.text()}")
+
 
 async def one_revocation(
-    admin: Admin, gateways: list[Service], tenant: uuid.UUID, n: int
+    admin: Admin, gateways: list[Service], tenant: uuid.UUID, n: int, subject: str = "key"
 ) -> list[float]:
-    """[DELETE round trip] + seconds from sending the DELETE until each process rejected."""
+    """[change round trip] + seconds from sending the change until each process rejected."""
     answering = gateways[n % len(gateways)]
-    key_id, key = await admin.create(answering)
-    urls = [f"{g.url}/api/v1/ingest/{tenant}/bench-{n}" for g in gateways]
-    await asyncio.gather(*(until_accepted(admin.session, url, key) for url in urls))
-    probes = [asyncio.create_task(first_rejection(admin.session, url, key)) for url in urls]
-    await asyncio.sleep(0)  # the probes are sending before the DELETE goes out
+    token = f"bench-{n}"
+    if subject == "key":
+        key_id, key = await admin.create(answering)
+        headers = key_headers(key)
+    else:
+        key_id, secret = await admin.create_source(answering, token)
+        headers = github_headers(secret)
+    urls = [f"{g.url}/api/v1/ingest/{tenant}/{token}" for g in gateways]
+    await asyncio.gather(*(until_accepted(admin.session, url, headers) for url in urls))
+    probes = [asyncio.create_task(first_rejection(admin.session, url, headers)) for url in urls]
+    await asyncio.sleep(0)  # the probes are sending before the change goes out
     sent = time.monotonic()
-    await admin.revoke(answering, key_id)
+    if subject == "key":
+        await admin.revoke(answering, key_id)
+    else:
+        await admin.change_source(answering, key_id, subject)
     answered = time.monotonic() - sent
     return [answered] + [at - sent for at in await asyncio.gather(*probes)]
 
@@ -107,8 +157,9 @@ async def one_revocation(
 async def background(
     session: aiohttp.ClientSession, url: str, key: str, stop: asyncio.Event
 ) -> None:
+    headers = key_headers(key)
     while not stop.is_set():  # other senders' traffic, so that the processes are not idle
-        await ingest(session, url, key)
+        await ingest(session, url, headers)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -145,6 +196,7 @@ async def measure(
         "HOOKSENTRY_REDIS_URL": redis_url,
         "HOOKSENTRY_REDIS_PREFIX": prefix,
         "HOOKSENTRY_JWT_SECRET": secret,
+        "HOOKSENTRY_SECRETS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "HOOKSENTRY_INGEST_UPSTREAM": upstream.url,
         "HOOKSENTRY_ACCESS_LOG": "false",
         "HOOKSENTRY_LOG_LEVEL": "WARNING",
@@ -169,7 +221,7 @@ async def measure(
             ]
             try:
                 samples = [
-                    await one_revocation(admin, gateways, tenant, n)
+                    await one_revocation(admin, gateways, tenant, n, _subject(args))
                     for n in range(args.revocations)
                 ]
             finally:
@@ -182,6 +234,7 @@ async def measure(
     per_process = [d for sample in samples for d in sample[1:]]
     every = [max(sample[1:]) for sample in samples]
     return {
+        "subject": _subject(args),
         "processes": args.processes,
         "revocations": args.revocations,
         "background_loops_per_process": args.background,
@@ -192,6 +245,10 @@ async def measure(
         # How long after the 200 the last process rejected (negative: before the 200 arrived).
         "every_process_after_200": summary([max(sample[1:]) - sample[0] for sample in samples]),
     }
+
+
+def _subject(args: argparse.Namespace) -> str:
+    return getattr(args, "subject", "key")  # bench.revoker's Namespace predates --subject
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -206,11 +263,19 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--revocations", type=int, default=200)
     parser.add_argument("--background", type=int, default=1, help="busy loops per process")
+    parser.add_argument(
+        "--subject",
+        choices=("key", "source-deactivate", "source-rotate"),
+        default="key",
+        help="what is revoked: an API key, a source (deactivated), or a source's secret "
+        "(rotated with overlap 0)",
+    )
     parser.add_argument("--out", type=Path, help="also write the result as JSON here")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     print(
-        f"revocation across {result['processes']} processes, {result['revocations']} revocations: "
+        f"{result['subject']} revocation across {result['processes']} processes, "
+        f"{result['revocations']} revocations: "
         f"every process rejects after p50 {result['every_process']['p50_ms']} ms, "
         f"p99 {result['every_process']['p99_ms']} ms, max {result['every_process']['max_ms']} ms "
         f"(per process: p50 {result['per_process']['p50_ms']} ms, "
