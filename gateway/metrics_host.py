@@ -22,7 +22,7 @@ from aiohttp import web
 
 from gateway.cachestats import CacheStats
 from gateway.config import Config
-from gateway.keys import KEY_CACHE, METRICS, PG_POOL
+from gateway.keys import KEY_CACHE, METRICS, PG_POOL, SOURCE_CACHE
 
 SEP = "\t"  # joins label values into one JSON-friendly key
 
@@ -42,6 +42,11 @@ COUNTERS = {
     "key_checks": (
         "hooksentry_key_checks",
         "API key checks by where the answer came from.",
+        ("result",),
+    ),
+    "source_checks": (
+        "hooksentry_source_checks",
+        "Source-set lookups on the ingest path by where the answer came from.",
         ("result",),
     ),
     "invalidations": ("hooksentry_invalidations_received", "Invalidation messages received.", ()),
@@ -78,6 +83,7 @@ def worker_state(app: web.Application, now: float) -> State:
     metrics = app[METRICS]
     cache = app.get(KEY_CACHE)
     stats = cache.stats if cache is not None else CacheStats()
+    sources = app.get(SOURCE_CACHE)
     pool = app.get(PG_POOL)
     size = pool.get_size() if pool is not None else 0
     idle = pool.get_idle_size() if pool is not None else 0
@@ -87,6 +93,7 @@ def worker_state(app: web.Application, now: float) -> State:
             "errors": {"": metrics.errors},
             "upstream_errors": dict(metrics.upstream_errors),
             "key_checks": key_checks(stats),
+            "source_checks": key_checks(sources.stats if sources is not None else CacheStats()),
             "invalidations": {"": stats.invalidations_received},
             "resubscribes": {"": stats.resubscribes},
         },
@@ -95,7 +102,8 @@ def worker_state(app: web.Application, now: float) -> State:
             "upstream_seconds": {"": metrics.upstream_seconds.dump()},
         },
         "gauges": {
-            "l1_entries": len(cache) if cache is not None else 0,
+            "l1_entries": (len(cache) if cache is not None else 0)
+            + (len(sources) if sources is not None else 0),
             "pg_pool_in_use": size - idle,
             "pg_pool_size": size,
             "invalidation_age": max(0.0, now - stats.last_invalidation),
@@ -105,7 +113,7 @@ def worker_state(app: web.Application, now: float) -> State:
 
 
 def key_checks(stats: CacheStats) -> dict[str, int]:
-    """Key checks by where the answer came from (the `result` label)."""
+    """A cache's lookups by where the answer came from (the `result` label)."""
     return {
         "l1_hit": stats.l1_hits,
         "l1_negative_hit": stats.l1_negative_hits,
