@@ -41,7 +41,6 @@ class Config:
     jwt_audience: str
     jwt_leeway: float
     jwt_tenant_claim: str
-    secrets_key: tuple[str, ...]
     ingest_upstream: str
     body_limit: int
     rate_limit: float
@@ -69,6 +68,7 @@ class Config:
     allow_python_parser: bool
     data_dir: str
     metrics_dir: str
+    secrets_key: tuple[str, ...]
 
     @property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

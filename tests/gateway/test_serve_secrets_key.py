@@ -10,28 +10,24 @@ import asyncio
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 
 import asyncpg
 import pytest
 
 from gateway.config import Config
-from gateway.embedded import create_database, drop_database
 from gateway.secretbox import SecretBox, generate_key
 from gateway.secrets_check import sources_exist
 from tests.gateway.conftest import ServeEnviron
-from tests.services import free_port
+from tests.services import free_port, fresh_database
 
 CLI = [sys.executable, "-m", "gateway"]
 
 
 @pytest.fixture
-async def own_database(pg_server: str) -> AsyncIterator[str]:
-    dsn = await create_database(pg_server, "hs_test_")
-    try:
+def own_database(pg_server: str) -> Iterator[str]:
+    with fresh_database(pg_server) as dsn:
         yield dsn
-    finally:
-        await drop_database(pg_server, dsn)
 
 
 @pytest.fixture
