@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 import orjson
-from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.config import Config
 
@@ -304,22 +303,6 @@ def configure_logging(config: Config, stream: IO[str] | None = None) -> None:
     logging.getLogger(ACCESS_LOGGER).setLevel(
         logging.INFO if config.access_log else logging.WARNING
     )
-    server = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, MalformedRequestFilter) for f in server.filters):
-        server.addFilter(MalformedRequestFilter())
     logging.captureWarnings(True)
     # Never printed, and each costs per record: os.getpid() is a system call on every line.
     logging.logThreads = logging.logMultiprocessing = logging.logProcesses = False
-
-
-class MalformedRequestFilter(logging.Filter):
-    """A request the HTTP parser refused (smuggling shapes, bad lines) is the sender's mistake:
-    one INFO line without a traceback, not an ERROR a flood of bad requests could fill logs with."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            record.msg, record.args = f"refused a malformed request: {type(exc).__name__}", ()
-            record.exc_info = record.exc_text = None
-        return True

@@ -30,10 +30,10 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.access_log import AccessLogger
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.logs import batching
+from gateway.server import make_runner
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,10 @@ async def _serve_until_signalled(config: Config, ready: Event | None) -> int:
     loop = asyncio.get_running_loop()
     for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(
+    runner = make_runner(
         create_app(config),
+        config,
         access_log=logging.getLogger("aiohttp.access") if config.access_log else None,
-        access_log_class=AccessLogger,
         shutdown_timeout=config.shutdown_timeout * _DRAIN_SHARE,
         handle_signals=False,
     )
