@@ -75,6 +75,11 @@ class RateLimited(GatewayError):
     status, code, message = 429, "rate_limited", "Too many requests for this API key."
 
 
+class UnsupportedTransferEncoding(GatewayError):
+    status, code = 501, "unsupported_transfer_encoding"
+    message = "Only the chunked transfer coding is supported."
+
+
 class UpstreamUnavailable(GatewayError):
     status, code, message = 502, "upstream_unavailable", "The ingest service is unreachable."
 

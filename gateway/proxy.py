@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_writer import HttpVersion11
 
-from gateway.apikeys import KeyRecord, hash_key, is_well_formed
+from gateway.apikeys import hash_key, is_well_formed
 from gateway.config import Config
 from gateway.errors import (
     BadRequest,
     InvalidApiKey,
+    InvalidPath,
     MethodNotAllowed,
     MissingApiKey,
     PayloadTooLarge,
@@ -27,10 +27,12 @@ from gateway.headers import (
 )
 from gateway.keys import KEY_CACHE, KEY_ID, METRICS, PROXY, TENANT_ID, UPSTREAM
 from gateway.middlewares import request_id_of
+from gateway.paths import checked_ingest_target
 from gateway.ratelimit import RateLimiter, retry_after
 from gateway.upstream import upstream_ctx
 
-INGEST_PATH = "/api/v1/ingest/{tenant_id}/{token}"
+# Any segment reaches the handler, which answers a non-canonical one with 400 (not the router's 404).
+INGEST_PATH = "/api/v1/ingest/{tenant_id:[^/]+}/{token:[^/]+}"
 _ALLOW = {"Allow": "POST"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -59,6 +61,10 @@ async def ingest(request: web.Request) -> web.StreamResponse:
     settings = app[PROXY]
     if request.method != "POST":
         raise MethodNotAllowed(headers=_ALLOW)
+    url = request.rel_url  # origin-form: an absolute-form target's authority is not forwarded
+    target = checked_ingest_target(url.raw_path, url.raw_query_string)
+    if target is None:
+        raise InvalidPath()
     key = request.headers.get("X-Api-Key")
     if not key:
         raise MissingApiKey()
@@ -67,7 +73,7 @@ async def ingest(request: web.Request) -> web.StreamResponse:
     record = await app[KEY_CACHE].resolve(hash_key(key))
     if record is None or record.revoked:
         raise InvalidApiKey()
-    if not _same_tenant(request.match_info["tenant_id"], record):
+    if request.match_info["tenant_id"].lower() != record.tenant_id_str:
         raise TenantMismatch()
     if settings.limiter is not None and (wait := settings.limiter.take(record.key_id_str)):
         raise RateLimited(headers={"Retry-After": retry_after(wait)})
@@ -75,7 +81,7 @@ async def ingest(request: web.Request) -> web.StreamResponse:
     request[KEY_ID] = key_id = record.key_id_str
     body = await _read_body(request, settings.body_limit)
     headers = _upstream_headers(request, tenant_id, key_id, settings.trusted)
-    exchange = app[UPSTREAM].forward("POST", request.raw_path, headers, body)
+    exchange = app[UPSTREAM].forward("POST", target, headers, body)
     reply = await app[METRICS].track_upstream(exchange)
     response = web.Response(status=reply.status)
     copy_response_headers(reply.headers, response.headers)
@@ -85,15 +91,6 @@ async def ingest(request: web.Request) -> web.StreamResponse:
 
 async def defer_continue(request: web.Request) -> None:
     """Expect handler: say nothing yet; `_read_body` sends 100 Continue once the checks passed."""
-
-
-def _same_tenant(path_tenant: str, record: KeyRecord) -> bool:
-    if path_tenant == record.tenant_id_str:
-        return True
-    try:  # upper-case or brace forms of the same UUID
-        return uuid.UUID(path_tenant) == record.tenant_id
-    except ValueError:
-        return False
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
