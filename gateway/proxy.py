@@ -31,7 +31,7 @@ from gateway.paths import checked_ingest_target
 from gateway.ratelimit import RateLimiter, retry_after
 from gateway.upstream import upstream_ctx
 
-# Any segment reaches the handler, which answers a non-canonical one with 400 (not the router's 404).
+# Any segment reaches the handler: a non-canonical one gets 400 there, not the router's 404.
 INGEST_PATH = "/api/v1/ingest/{tenant_id:[^/]+}/{token:[^/]+}"
 _ALLOW = {"Allow": "POST"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"

@@ -404,5 +404,3 @@ async def test_serve_writes_every_access_line_before_it_exits(
             await proc.wait()
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     assert sum(1 for line in lines if line.get("path") == "/healthz") == sent
-
-

@@ -173,7 +173,9 @@ async def test_connections_beyond_the_cap_are_refused_with_503(
 
 MALFORMED = {
     "two-content-lengths": b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
-    "content-length-and-chunked": b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "content-length-and-chunked": (
+        b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    ),
     "bare-lf": b"Content-Length: 5\n\nhello",
 }
 
