@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin_api import views
-from admin_api.console import create_console_app
+from admin_api.console.app import create_console_app
 from admin_api.openapi import openapi_document
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin_api.console_render import render
-from admin_api.console_session import Session, session_of
-from admin_api.console_views import require_session
+from admin_api.console.render import render
+from admin_api.console.session import Session, require_session, session_of
 from admin_api.service import require_operator
 from admin_api.views import key_service
 from gateway.errors import Unauthorized

@@ -7,7 +7,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from admin_api.console_session import Session, form_csrf, take_flash
+from admin_api.console.csrf import form_csrf
+from admin_api.console.flash import take_flash
+from admin_api.console.session import Session
 from admin_api.service import can_write, is_operator
 
 STATIC_URLS = web.AppKey("console_static_urls", dict[str, str])

@@ -1,4 +1,4 @@
-"""Console pages for signing in and managing keys: parse the form, call the service, render.
+"""The keys pages: list, create, revoke. Parse the form, call the service, render.
 
 Every rule (name validation, roles, tenant checks) is the KeyService's; these handlers only turn
 its answers and its errors into pages. The plain key of a new key is rendered on the POST response
@@ -13,97 +13,17 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from admin_api import console_links as links
-from admin_api.console_render import render
-from admin_api.console_session import (
-    SESSION_COOKIE,
-    Flash,
-    Session,
-    check_csrf,
-    end_session,
-    safe_next,
-    session_of,
-    set_flash,
-    start_session,
-    verify_token,
-)
+from admin_api.console import links
+from admin_api.console.csrf import check_csrf
+from admin_api.console.flash import Flash, set_flash
+from admin_api.console.navigation import safe_next, see_other, url
+from admin_api.console.render import render
+from admin_api.console.session import Session, require_session
+from admin_api.console.submissions import submissions
 from admin_api.pagination import PageRequest, parse_page_request
 from admin_api.service import NAME_MAX, require_writer
 from admin_api.views import key_service
-from gateway.errors import NotFound, Unauthorized, ValidationFailed
-from gateway.keys import CONFIG, REDIS
-from gateway.l2 import REDIS_ERRORS
-
-_SUBMISSION_TTL = 3600
-
-
-def url(request: web.Request, name: str, **parts: str) -> str:
-    return str(request.app.router[name].url_for(**parts))
-
-
-def see_other(location: str) -> web.Response:
-    return web.Response(status=303, headers={"Location": location})
-
-
-def sign_in_target(request: web.Request) -> str:
-    """The sign-in page, remembering the page to come back to (for a GET elsewhere)."""
-    target = request.app.router["sign_in"].url_for()
-    if request.method == "GET" and request.path != str(target):
-        target = target.with_query(next=request.path_qs)
-    return str(target)
-
-
-def require_session(request: web.Request) -> Session:
-    session = session_of(request)
-    if session is None:
-        raise web.HTTPSeeOther(sign_in_target(request))
-    return session
-
-
-async def home(request: web.Request) -> web.Response:
-    return see_other(url(request, "keys" if session_of(request) else "sign_in"))
-
-
-# --- Signing in and out ----------------------------------------------------------------------
-
-
-async def sign_in_page(request: web.Request) -> web.Response:
-    if session_of(request) is not None:
-        return see_other(safe_next(request.query.get("next"), url(request, "keys")))
-    return render(request, "sign_in.html", None, next=request.query.get("next", ""), error=None)
-
-
-async def sign_in(request: web.Request) -> web.Response:
-    form = await check_csrf(request, "")
-    token = str(form.get("token", "")).strip()
-    if token.lower().startswith("bearer "):
-        token = token[7:].strip()
-    next_url = str(form.get("next", ""))
-    if not token:
-        return _sign_in_error(request, next_url, "Paste your access token to sign in.", 400)
-    try:
-        principal = verify_token(request, token)
-        await key_service(request).check_tenant(principal)
-    except (Unauthorized, NotFound) as exc:
-        return _sign_in_error(request, next_url, exc.message, exc.status)
-    response = see_other(safe_next(next_url, url(request, "keys")))
-    start_session(request, response, token)
-    return response
-
-
-def _sign_in_error(request: web.Request, next_url: str, message: str, status: int) -> web.Response:
-    return render(request, "sign_in.html", None, status, next=next_url, error=message)
-
-
-async def sign_out(request: web.Request) -> web.Response:
-    await check_csrf(request, request.cookies.get(SESSION_COOKIE, ""))
-    response = see_other(url(request, "sign_in"))
-    end_session(request, response)
-    set_flash(request, response, Flash("info", "You have signed out."))
-    return response
-
-
-# --- Keys ------------------------------------------------------------------------------------
+from gateway.errors import NotFound, ValidationFailed
 
 
 def console_page_request(request: web.Request) -> tuple[PageRequest, str | None]:
@@ -168,7 +88,8 @@ async def create_key(request: web.Request) -> web.Response:
     form = await check_csrf(request, session.token)
     name = form.get("name")
     submission = str(form.get("submission", ""))
-    if not await _claim_submission(request, submission):
+    once = submissions(request)
+    if not await once.claim(submission):
         set_flash(
             request,
             response := see_other(url(request, "keys")),
@@ -182,10 +103,10 @@ async def create_key(request: web.Request) -> web.Response:
     try:
         created = await key_service(request).create(session.principal, {"name": name})
     except ValidationFailed as exc:
-        await _release_submission(request, submission)
+        await once.release(submission)
         return _new_key_form(request, session, str(name or ""), exc.message, 400)
     except BaseException:
-        await _release_submission(request, submission)
+        await once.release(submission)
         raise
     return render(request, "key_created.html", session, 201, row=created.row, key=created.key)
 
@@ -207,28 +128,3 @@ async def revoke_key(request: web.Request) -> web.Response:
     response = see_other(back)
     set_flash(request, response, flash)
     return response
-
-
-async def _claim_submission(request: web.Request, submission: str) -> bool:
-    """True the first time a create form is sent. Redis trouble never blocks a create."""
-    if not submission or len(submission) > 64:
-        return True
-    try:
-        claimed = await request.config_dict[REDIS].set(
-            _submission_key(request, submission), b"1", nx=True, ex=_SUBMISSION_TTL
-        )
-    except REDIS_ERRORS:
-        return True
-    return bool(claimed)
-
-
-async def _release_submission(request: web.Request, submission: str) -> None:
-    if submission and len(submission) <= 64:
-        try:
-            await request.config_dict[REDIS].delete(_submission_key(request, submission))
-        except REDIS_ERRORS:
-            pass
-
-
-def _submission_key(request: web.Request, submission: str) -> str:
-    return f"{request.config_dict[CONFIG].redis_prefix}console:form:{submission}"

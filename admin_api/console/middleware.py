@@ -1,4 +1,4 @@
-"""The web console sub-app (/console): pages rendered with aiohttp-jinja2 over the key service.
+"""Every console response: security headers, no-store, and errors as pages instead of JSON.
 
 Every response of the sub-app carries a strict Content-Security-Policy (scripts and styles only
 from the sub-app's own static files) and `Cache-Control: no-store`. Domain errors from the service
@@ -8,35 +8,17 @@ back to the sign-in page with the reason.
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from pathlib import Path
-from typing import Any
-
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from admin_api import console_operator, console_views
-from admin_api.console_render import STATIC_URLS, render
-from admin_api.console_session import (
-    CsrfRejected,
-    Flash,
-    apply_pending,
-    end_session,
-    session_of,
-    set_flash,
-)
-from admin_api.views import timestamp
+from admin_api.console.cookies import apply_pending
+from admin_api.console.csrf import CsrfRejected
+from admin_api.console.flash import Flash, set_flash
+from admin_api.console.navigation import see_other, sign_in_target
+from admin_api.console.render import render
+from admin_api.console.session import end_session, session_of
 from gateway.errors import GatewayError, Unauthorized
 from gateway.middlewares import error_response
-
-log = logging.getLogger(__name__)
-
-HERE = Path(__file__).parent
-TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
 
 CSP = "; ".join(
     [
@@ -58,50 +40,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), clipboard-write=(self)",
 }
-
-
-def create_console_app() -> web.Application:
-    console = web.Application(middlewares=[console_middleware])
-    aiohttp_jinja2.setup(
-        console,
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(default=True),
-        undefined=jinja2.StrictUndefined,
-        filters={"when": display_time, "iso": iso_time},
-        context_processors=[aiohttp_jinja2.request_processor],
-    )
-    console[STATIC_URLS] = {p.name: _versioned(p) for p in STATIC.iterdir() if p.is_file()}
-    console.router.add_get("", console_views.home, name="home")
-    console.router.add_get("/", console_views.home)
-    console.router.add_get("/sign-in", console_views.sign_in_page, name="sign_in")
-    console.router.add_post("/sign-in", console_views.sign_in)
-    console.router.add_post("/sign-out", console_views.sign_out, name="sign_out")
-    console.router.add_get("/keys", console_views.keys_page, name="keys")
-    console.router.add_post("/keys", console_views.create_key, name="create_key")
-    console.router.add_get("/keys/new", console_views.new_key_page, name="new_key")
-    console.router.add_post("/keys/{key_id}/revoke", console_views.revoke_key, name="revoke_key")
-    console.router.add_get("/operator", console_operator.operator_page, name="operator")
-    console.router.add_get(
-        "/operator/metrics.json", console_operator.metrics_json, name="operator_metrics"
-    )
-    console.router.add_static("/static", STATIC, name="static", append_version=False)
-    return console
-
-
-def _versioned(path: Path) -> str:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    return f"/console/static/{path.name}?v={digest}"
-
-
-def iso_time(value: Any) -> str:
-    return timestamp(value) or ""
-
-
-def display_time(value: Any) -> str:
-    if value is None:
-        return ""
-    text: str = value.strftime("%-d %b %Y, %H:%M UTC")
-    return text
 
 
 @web.middleware
@@ -153,7 +91,7 @@ def session_ended(request: web.Request, reason: str) -> web.Response:
         response = error_response(401, "unauthorized", reason)
         end_session(request, response)
         return response
-    response = console_views.see_other(console_views.sign_in_target(request))
+    response = see_other(sign_in_target(request))
     end_session(request, response)
     set_flash(request, response, Flash("error", f"Please sign in again. {reason}"))
     return response

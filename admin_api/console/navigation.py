@@ -1,0 +1,30 @@
+"""Console URLs and redirects: named routes, 303s, and where a user may be sent back to."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from admin_api.console.cookies import COOKIE_PATH
+
+
+def url(request: web.Request, name: str, **parts: str) -> str:
+    return str(request.app.router[name].url_for(**parts))
+
+
+def see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def sign_in_target(request: web.Request) -> str:
+    """The sign-in page, remembering the page to come back to (for a GET elsewhere)."""
+    target = request.app.router["sign_in"].url_for()
+    if request.method == "GET" and request.path != str(target):
+        target = target.with_query(next=request.path_qs)
+    return str(target)
+
+
+def safe_next(raw: str | None, default: str) -> str:
+    """Only a path inside the console: never another origin, never a scheme-relative URL."""
+    if not raw or not raw.startswith(COOKIE_PATH + "/") or "//" in raw or "\\" in raw:
+        return default
+    return raw
