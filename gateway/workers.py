@@ -107,7 +107,7 @@ async def _serve_until_signalled(config: Config, ready: Event | None) -> int:
         site = web.TCPSite(runner, config.host, config.port, reuse_port=True, backlog=1024)
         await site.start()
         # What start-up built lives as long as the worker: keep it out of every collection
-        # (a full collection walks every tracked object; pauses were 20-80 ms on a busy worker).
+        # (a full collection walks every tracked object and pauses the worker while it does).
         gc.collect()
         gc.freeze()
         if ready is not None:
