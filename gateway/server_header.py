@@ -17,4 +17,4 @@ SERVER = "hooksentry"
 
 
 def hide_server_version() -> None:
-    aiohttp.web_response.SERVER_SOFTWARE = SERVER
+    aiohttp.web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
