@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 from aiohttp import web
 
 from admin_api.console.cookies import COOKIE_PATH
@@ -23,8 +26,22 @@ def sign_in_target(request: web.Request) -> str:
     return str(target)
 
 
+# Printable ASCII without the space: what a path and query need, and nothing a header forbids
+# (CR/LF would make aiohttp refuse the Location header and drop the connection).
+_PLAIN = re.compile(r"[\x21-\x7e]+")
+
+
 def safe_next(raw: str | None, default: str) -> str:
-    """Only a path inside the console: never another origin, never a scheme-relative URL."""
-    if not raw or not raw.startswith(COOKIE_PATH + "/") or "//" in raw or "\\" in raw:
+    """Only a path inside the console: never another origin, never a scheme-relative URL.
+
+    Browsers resolve dot-segments (`%2e%2e` too) before requesting, so a path that has one could
+    leave the console; it is refused like any other target outside it.
+    """
+    if not raw or not _PLAIN.fullmatch(raw) or not raw.startswith(COOKIE_PATH + "/"):
+        return default
+    if "//" in raw or "\\" in raw:
+        return default
+    path = raw.split("?", 1)[0].split("#", 1)[0]
+    if any(segment in (".", "..") for segment in unquote(path).split("/")):
         return default
     return raw
