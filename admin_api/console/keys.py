@@ -35,7 +35,7 @@ def console_page_request(request: web.Request) -> tuple[PageRequest, str | None]
 
 
 async def keys_page(request: web.Request) -> web.Response:
-    session = require_session(request)
+    session = await require_session(request)
     page, problem = console_page_request(request)
     total, rows = await key_service(request).list(session.principal, page)
     base = url(request, "keys")
@@ -62,7 +62,7 @@ async def keys_page(request: web.Request) -> web.Response:
 
 
 async def new_key_page(request: web.Request) -> web.Response:
-    session = require_session(request)
+    session = await require_session(request)
     require_writer(session.principal)
     return _new_key_form(request, session, "", None)
 
@@ -84,8 +84,8 @@ def _new_key_form(
 
 
 async def create_key(request: web.Request) -> web.Response:
-    session = require_session(request)
-    form = await check_csrf(request, session.token)
+    session = await require_session(request)
+    form = await check_csrf(request, session.id)
     name = form.get("name")
     submission = str(form.get("submission", ""))
     once = submissions(request)
@@ -112,8 +112,8 @@ async def create_key(request: web.Request) -> web.Response:
 
 
 async def revoke_key(request: web.Request) -> web.Response:
-    session = require_session(request)
-    form = await check_csrf(request, session.token)
+    session = await require_session(request)
+    form = await check_csrf(request, session.id)
     back = safe_next(str(form.get("back", "")), url(request, "keys"))
     try:
         row = await key_service(request).revoke(session.principal, request.match_info["key_id"])

@@ -47,9 +47,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
     except Unauthorized as exc:
-        response = session_ended(request, exc.message)
+        response = await session_ended(request, exc.message)
     except CsrfRejected:
-        response = error_page(
+        response = await error_page(
             request,
             403,
             "This form has expired",
@@ -57,14 +57,14 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
             "match your session. Go back, reload the page and try again.",
         )
     except GatewayError as exc:
-        response = error_page(
+        response = await error_page(
             request, exc.status, _TITLES.get(exc.status, "Something went wrong"), exc.message
         )
     except web.HTTPException as exc:
         if exc.status < 400:
             _secure(request, exc)
             raise
-        response = error_page(request, exc.status, exc.reason, _HTTP_TEXT.get(exc.status, ""))
+        response = await error_page(request, exc.status, exc.reason, _HTTP_TEXT.get(exc.status, ""))
     _secure(request, response)
     return response
 
@@ -85,21 +85,21 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["Cache-Control"] = "no-store"
 
 
-def session_ended(request: web.Request, reason: str) -> web.Response:
+async def session_ended(request: web.Request, reason: str) -> web.Response:
     """Back to sign-in with the verifier's reason; the bad cookie is dropped."""
     if request.path.endswith(".json"):  # the operator page's poller: it navigates itself
         response = error_response(401, "unauthorized", reason)
-        end_session(request, response)
+        await end_session(request, response)
         return response
     response = see_other(sign_in_target(request))
-    end_session(request, response)
+    await end_session(request, response)
     set_flash(request, response, Flash("error", f"Please sign in again. {reason}"))
     return response
 
 
-def error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+async def error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
     try:
-        session = session_of(request)  # keeps the navigation when the user is signed in
+        session = await session_of(request)  # keeps the navigation when the user is signed in
     except GatewayError:
         session = None
     return render(request, "error.html", session, status, title=title, message=message)

@@ -17,7 +17,7 @@ from gateway.metrics import snapshot
 
 
 async def _operator_session(request: web.Request, *, page: bool) -> Session:
-    session = require_session(request) if page else session_of(request)
+    session = await require_session(request) if page else await session_of(request)
     if session is None:
         raise Unauthorized("You are not signed in.")
     await key_service(request).check_tenant(session.principal)

@@ -23,7 +23,7 @@ def page_context(request: web.Request, session: Session | None, **extra: Any) ->
         "role_label": principal.role.label if principal and principal.role else "Unknown role",
         "can_write": bool(principal and can_write(principal)),
         "is_operator": bool(principal and is_operator(principal)),
-        "csrf": form_csrf(request, session.token if session else ""),
+        "csrf": form_csrf(request, session.id if session else ""),
         "flash": take_flash(request),
         "static": request.app[STATIC_URLS],
         "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
