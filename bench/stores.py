@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, asynccontextmanager
 
 from redis.asyncio import Redis
 
-from gateway.embedded import (
+from bench.throwaway import (
     create_database,
     drop_database,
     postgres_or_throwaway,

@@ -46,7 +46,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from gateway.startup import PACKAGE, version
+
     parser = argparse.ArgumentParser(prog="hooksentry-gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"{PACKAGE} {version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = _command(sub, "serve", cmd_serve, "run the gateway (stores from configuration)")

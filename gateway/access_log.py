@@ -101,8 +101,10 @@ def _access_record(name: str, message: str, extra: dict[str, Any]) -> logging.Lo
 def _safe_path(request: web.BaseRequest) -> str:
     """The path without its query, the ingest token masked (it addresses an endpoint), and any
     API key a user pasted into the URL masked."""
-    match_info = getattr(request, "match_info", None)
-    token = match_info.get("token") if match_info else None
+    try:
+        token = request.match_info.get("token")  # type: ignore[attr-defined]
+    except (AttributeError, AssertionError):  # refused by the parser: no route was resolved
+        token = None
     path = request.path
     if token:  # the route's last segment: mask it there, not where the same text first occurs
         head, _, last = path.rpartition("/")

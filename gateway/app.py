@@ -15,12 +15,14 @@ from gateway.middlewares import request_context
 from gateway.proxy import setup_proxy
 from gateway.redis_client import redis_ctx
 from gateway.secretbox import SecretBox
+from gateway.server_header import hide_server_version
 from gateway.tokens import TokenVerifier
 
 
 def create_app(config: Config) -> web.Application:
     # auto_decompress=False: the server must hand the proxy the body bytes as sent (a gzip body
     # is relayed gzipped, and client_max_size bounds the wire size, not a decompressed size).
+    hide_server_version()
     app = web.Application(
         middlewares=[request_context],
         client_max_size=config.body_limit,

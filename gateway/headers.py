@@ -2,7 +2,9 @@
 
 Requests lose hop-by-hop headers (RFC 9110 §7.6.1), every header named in `Connection`, the
 credentials (`X-Api-Key`, `Authorization`) and anything a sender could use to impersonate the
-gateway (`X-HookSentry-*`, forwarding headers from untrusted peers); the gateway then adds its own
+gateway (`X-HookSentry-*`, forwarding headers and `X-Real-IP` from untrusted peers, and the
+underscore spellings of all of these, which CGI/WSGI servers read as the same names); the
+gateway then adds its own
 `X-Forwarded-*`, `X-Request-Id` and `X-HookSentry-*` headers. Responses lose hop-by-hop and
 Connection-named headers only: everything else goes back to the sender unchanged.
 """
@@ -43,11 +45,12 @@ _REQUEST_DROP = HOP_BY_HOP | {
     "x-forwarded-proto",
     "x-forwarded-host",
     "forwarded",
+    "x-real-ip",
 }
 _RESPONSE_DROP = HOP_BY_HOP | {"content-length"}
 _OWN_PREFIX = "x-hooksentry-"
 # Kept from a trusted proxy: it already set them for the original client.
-_TRUSTED_KEEP = frozenset({"x-forwarded-proto", "x-forwarded-host", "forwarded"})
+_TRUSTED_KEEP = frozenset({"x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip"})
 
 
 def connection_tokens(headers: MultiMapping[str]) -> frozenset[str]:
@@ -88,12 +91,14 @@ def upstream_request_pairs(
     kept: set[str] = set()
     for name, value in incoming.items():
         lower = name.lower()
-        if peer_trusted and lower in _TRUSTED_KEEP:
+        if "_" in lower:  # CGI/WSGI servers read `X_Api_Key` as X-Api-Key: a look-alike
+            folded = lower.replace("_", "-")
+            if not _dropped(folded, named):
+                out.append((name, value))
+        elif peer_trusted and lower in _TRUSTED_KEEP:
             out.append((name, value))
             kept.add(lower)
-        elif lower in _REQUEST_DROP or lower in named or lower.startswith(_OWN_PREFIX):
-            continue
-        else:
+        elif not _dropped(lower, named):
             out.append((name, value))
     forwarded_for = _forwarded_for(incoming, peer, peer_trusted)
     if forwarded_for:
@@ -110,6 +115,10 @@ def upstream_request_pairs(
         out.append(("X-HookSentry-Source-Id", source[0]))
         out.append(("X-HookSentry-Verified", source[1]))
     return out
+
+
+def _dropped(lower: str, named: frozenset[str]) -> bool:
+    return lower in _REQUEST_DROP or lower in named or lower.startswith(_OWN_PREFIX)
 
 
 def _forwarded_for(incoming: MultiMapping[str], peer: str | None, peer_trusted: bool) -> str:

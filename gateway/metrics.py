@@ -1,8 +1,8 @@
 """Metrics: plain counters on the hot path, Prometheus text at scrape time.
 
-Recording a request costs a dict update and a bisect (well under a microsecond); nothing from
-prometheus-client runs per request. At scrape time a custom collector turns the counters into
-metric families, and prometheus-client writes the exposition text.
+Recording a request costs a dict update and a bisect; nothing from prometheus-client runs per
+request. At scrape time a custom collector turns the counters into metric families, and
+prometheus-client writes the exposition text.
 
 Several workers share one port (SO_REUSEPORT), so a scrape reaches one arbitrary worker. Each
 worker therefore writes its state to a small file in a folder shared by the workers of one host

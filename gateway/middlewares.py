@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, UnsupportedTransferEncoding
 from gateway.keys import REQUEST_ID as REQUEST_ID_KEY
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,14 @@ def route_of(request: web.Request) -> str:
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     rid = request_id_of(request)
     try:
+        if "Transfer-Encoding" in request.headers and not _chunked_only(request):
+            raise UnsupportedTransferEncoding()
         response = await handler(request)
     except GatewayError as exc:
         response = error_response(exc.status, exc.code, exc.message)
         response.headers.update(exc.headers)
+        if exc.status == 501:  # a body in a coding we cannot read: its framing is not trusted
+            response.force_close()
     except web.HTTPException as exc:
         if exc.status < 400:
             exc.headers[REQUEST_ID] = rid
@@ -91,6 +95,16 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = error_response(500, "internal_error", "The gateway hit an unexpected error.")
     response.headers[REQUEST_ID] = rid
     return response
+
+
+def _chunked_only(request: web.Request) -> bool:
+    """Whether the request's transfer codings are exactly `chunked` (the parser already refused
+    codings after `chunked`; one before it, such as `gzip, chunked`, would reach the upstream
+    without its name)."""
+    codings = [
+        c.strip().lower() for v in request.headers.getall("Transfer-Encoding") for c in v.split(",")
+    ]
+    return codings == ["chunked"]
 
 
 def _from_http_exception(exc: web.HTTPException) -> web.Response:

@@ -11,6 +11,7 @@ from gateway.authenticate import Caller, authenticate
 from gateway.config import Config
 from gateway.errors import (
     BadRequest,
+    InvalidPath,
     MethodNotAllowed,
     PayloadTooLarge,
     RateLimited,
@@ -23,10 +24,12 @@ from gateway.headers import (
 )
 from gateway.keys import KEY_ID, METRICS, PROXY, TENANT_ID, UPSTREAM
 from gateway.middlewares import request_id_of
+from gateway.paths import checked_ingest_target
 from gateway.ratelimit import RateLimiter, retry_after
 from gateway.upstream import upstream_ctx
 
-INGEST_PATH = "/api/v1/ingest/{tenant_id}/{token}"
+# Any segment reaches the handler: a non-canonical one gets 400 there, not the router's 404.
+INGEST_PATH = "/api/v1/ingest/{tenant_id:[^/]+}/{token:[^/]+}"
 _ALLOW = {"Allow": "POST"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -55,6 +58,10 @@ async def ingest(request: web.Request) -> web.StreamResponse:
     settings = app[PROXY]
     if request.method != "POST":
         raise MethodNotAllowed(headers=_ALLOW)
+    url = request.rel_url  # origin-form: an absolute-form target's authority is not forwarded
+    target = checked_ingest_target(url.raw_path, url.raw_query_string)
+    if target is None:
+        raise InvalidPath()
     caller = await authenticate(request, settings.body_limit)  # key, source or both
     signed_body = await _signed_body(request, caller, settings.body_limit)
     if settings.limiter is not None and (wait := settings.limiter.take(caller.limit_key)):
@@ -66,7 +73,7 @@ async def ingest(request: web.Request) -> web.StreamResponse:
         signed_body if signed_body is not None else await _read_body(request, settings.body_limit)
     )
     headers = _upstream_headers(request, caller, settings.trusted)
-    exchange = app[UPSTREAM].forward("POST", request.raw_path, headers, body)
+    exchange = app[UPSTREAM].forward("POST", target, headers, body)
     reply = await app[METRICS].track_upstream(exchange)
     response = web.Response(status=reply.status)
     copy_response_headers(reply.headers, response.headers)

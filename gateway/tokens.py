@@ -47,6 +47,9 @@ class Principal:
     subject: str | None
 
 
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
 class TokenVerifier:
     def __init__(self, config: Config):
         self._secrets = config.jwt_secret
@@ -56,15 +59,28 @@ class TokenVerifier:
         self._audience = config.jwt_audience or None
         self._tenant_claim = config.jwt_tenant_claim
         self._options = {"require": ["exp"], "verify_aud": self._audience is not None}
+        self._max_lifetime = config.jwt_max_lifetime
 
     def verify(self, token: str) -> Principal:
         claims = self._decode(token)
+        self._check_times(claims)
         try:
             tenant_id = uuid.UUID(str(claims[self._tenant_claim]))
         except (KeyError, ValueError):
             raise Unauthorized(f"The token has no valid {self._tenant_claim} claim.") from None
         sub = claims.get("sub")
         return Principal(tenant_id, Role.parse(claims.get("role")), str(sub) if sub else None)
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        """NumericDate claims must be numbers (PyJWT accepts "1234" for exp), and a token may
+        not live longer than jwt_max_lifetime: a leaked long-lived token is a standing key."""
+        for name in _TIME_CLAIMS:
+            value = claims.get(name)
+            if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise Unauthorized(f"The token's {name} claim is not a number.")
+        issued = claims.get("iat", time.time())
+        if claims["exp"] - issued > self._max_lifetime + self._leeway:
+            raise Unauthorized("The token's lifetime is longer than this gateway accepts.")
 
     def _decode(self, token: str) -> dict[str, Any]:
         if not self._secrets:

@@ -30,10 +30,11 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.access_log import AccessLogger
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.logs import batching
+from gateway.server import make_runner
+from gateway.startup import announce
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Of the shutdown budget, the part in-flight requests get; the rest closes pools and listeners.
 _DRAIN_SHARE = 0.8
 _CRASH_WINDOW, _MAX_CRASHES = 60.0, 5
+_READY_POLL = 0.05
 
 
 def serve(config: Config) -> int:
@@ -95,10 +97,10 @@ async def _serve_until_signalled(config: Config, ready: Event | None) -> int:
     loop = asyncio.get_running_loop()
     for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(
+    runner = make_runner(
         create_app(config),
+        config,
         access_log=logging.getLogger("aiohttp.access") if config.access_log else None,
-        access_log_class=AccessLogger,
         shutdown_timeout=config.shutdown_timeout * _DRAIN_SHARE,
         handle_signals=False,
     )
@@ -107,12 +109,14 @@ async def _serve_until_signalled(config: Config, ready: Event | None) -> int:
         site = web.TCPSite(runner, config.host, config.port, reuse_port=True, backlog=1024)
         await site.start()
         # What start-up built lives as long as the worker: keep it out of every collection
-        # (a full collection walks every tracked object; pauses were 20-80 ms on a busy worker).
+        # (a full collection walks every tracked object and pauses the worker while it does).
         gc.collect()
         gc.freeze()
         if ready is not None:
             ready.set()
         log.info("worker %d listening on %s:%d", os.getpid(), config.host, config.port)
+        if ready is None:  # the only worker: no parent to say it
+            log.info(await announce(config))
         async with batching():  # log lines written in batches while serving (access log)
             await stop.wait()
         log.info("worker %d draining", os.getpid())
@@ -130,6 +134,7 @@ class _Supervisor:
         self._workers: dict[int, tuple[ForkProcess, Event]] = {}
         self._stopping = False
         self._crashes: list[float] = []
+        self._announced = False
 
     def run(self) -> int:
         wake_r, wake_w = os.pipe()
@@ -164,6 +169,8 @@ class _Supervisor:
         deadline: float | None = None
         while self._workers:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._announced:  # readiness is not a file descriptor: look again soon
+                timeout = _READY_POLL if timeout is None else min(timeout, _READY_POLL)
             sentinels = [p.sentinel for p, _ in self._workers.values()]
             ready_fds = wait([*sentinels, wake_r], timeout)
             if wake_r in ready_fds:
@@ -177,8 +184,17 @@ class _Supervisor:
             failed = self._reap()
             if failed:
                 return failed
+            self._announce_once_ready()
         log.info("all workers drained")
         return EXIT_OK
+
+    def _announce_once_ready(self) -> None:
+        """The start-up line, once, when every worker first listens."""
+        if self._announced or self._stopping:
+            return
+        if all(ready.is_set() for _, ready in self._workers.values()):
+            self._announced = True
+            log.info(asyncio.run(announce(self._config)))
 
     def _reap(self) -> int | None:
         """Handle dead workers: forget them while stopping, restart them otherwise."""

@@ -13,7 +13,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from gateway.embedded import (
+from bench.throwaway import (
     create_database,
     drop_database,
     postgres_or_throwaway,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -9,9 +10,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
+from redis.asyncio import Redis
 
 from gateway.config import Config
 from gateway.tokens import Role, mint_token
+from tests.gateway.cache_rig import eventually
 
 APIKEYS = "/api/v1/apikeys"
 
@@ -123,7 +126,7 @@ async def test_forms_without_the_right_csrf_token_are_refused(
 
 
 async def test_an_expired_token_sends_the_user_back_to_sign_in_with_a_message(
-    open_tab: Any, config: Config, tenant: uuid.UUID
+    open_tab: Any, config: Config, tenant: uuid.UUID, redis: Redis, redis_prefix: str
 ) -> None:
     tab = await open_tab()
     page = tab.page
@@ -136,21 +139,28 @@ async def test_an_expired_token_sends_the_user_back_to_sign_in_with_a_message(
 
     # A session whose token expires while the user works: the bookmarked view survives sign-in.
     fresh = mint_token(config, tenant, Role.OWNER)
-    await tab.sign_in(fresh)
+    expiring = mint_token(config, tenant, Role.OWNER, ttl=1)
+    await tab.sign_in(expiring)
     await expect(page).to_have_url(re.compile(r"/console/keys$"))
     cookie = next(c for c in await page.context.cookies() if c["name"] == "hs_console_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console"
     assert not cookie["secure"]  # plain HTTP here; Secure is set when the request is HTTPS
-    expired = mint_token(config, tenant, Role.OWNER, ttl=-120)
-    await page.context.add_cookies([cookie | {"value": expired}])
+    assert cookie["value"] != expiring  # the cookie holds a session id, not the token
+    stored = f"{redis_prefix}console:session:{hashlib.sha256(cookie['value'].encode()).hexdigest()}"
+    assert await redis.exists(stored) == 1
+    await eventually(lambda: _gone(redis, stored), within=10)  # the token's lifetime is over
     await tab.goto("/console/keys?IsActive=false")
     await expect(page).to_have_url(re.compile(r"/console/sign-in\?next="))
-    await expect(page.get_by_role("alert").first).to_contain_text("The token has expired.")
+    await expect(page.get_by_role("alert").first).to_contain_text("Your session has ended")
     await tab.screenshot("10-session-expired")
     await page.get_by_label("Access token").fill(fresh)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(re.compile(r"/console/keys\?IsActive=false$"))
-    tab.assert_no_secret_in_urls(fresh, expired)
+    tab.assert_no_secret_in_urls(fresh, expiring)
+
+
+async def _gone(redis: Redis, key: str) -> bool:
+    return await redis.exists(key) == 0
 
 
 async def test_inactive_tenant_cannot_sign_in(

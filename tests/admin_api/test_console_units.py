@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from admin_api import console_links as links
-from admin_api.console_session import (
-    Flash,
-    console_secret,
-    csrf_token,
-    csrf_valid,
-    decode_flash,
-    encode_flash,
-    safe_next,
-)
+from admin_api.console import links
+from admin_api.console.csrf import csrf_token, csrf_valid
+from admin_api.console.flash import Flash, decode_flash, encode_flash
+from admin_api.console.navigation import safe_next
+from admin_api.console.signing import console_secret
 from admin_api.pagination import PageRequest
 from gateway.config import load_config
 

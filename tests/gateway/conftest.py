@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import BaseRunner
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.app import create_app
 from gateway.config import Config
+from gateway.server import make_runner
 from tests.gateway.cache_rig import CacheRig, OwnRedis, build_rig
 from tests.relay import Relay
 
@@ -66,6 +68,18 @@ async def upstream(aiohttp_server: Any) -> RecordingUpstream:
     return recorder
 
 
+class GatewayTestServer(TestServer):
+    """The app served as `serve` serves it: through gateway.server's runner (connection limits,
+    parser errors in the gateway's format)."""
+
+    def __init__(self, config: Config, **kwargs: Any) -> None:
+        super().__init__(create_app(config), **kwargs)
+        self.config = config
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return make_runner(self.app, self.config, **kwargs)
+
+
 MakeGateway = Callable[..., Awaitable[TestClient]]
 
 
@@ -77,7 +91,7 @@ def make_gateway(
 
     async def make(**overrides: Any) -> TestClient:
         settings = {"ingest_upstream": upstream.url} | overrides
-        client: TestClient = await aiohttp_client(create_app(make_config(**settings)))
+        client: TestClient = await aiohttp_client(GatewayTestServer(make_config(**settings)))
         return client
 
     return make

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import jwt
@@ -201,3 +203,70 @@ async def _replay(http: aiohttp.ClientSession, command: str) -> int:
         data=data.group(1) if data else None,
     ) as r:
         return r.status
+
+
+def test_version_prints_the_installed_package_version(cli_env: dict[str, str]) -> None:
+    out = run(cli_env, "--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"hooksentry-gateway {importlib.metadata.version('hooksentry-gateway')}\n"
+
+
+async def test_serve_says_once_what_it_serves_and_which_stores_it_reached(
+    cli_env: dict[str, str], config: Config
+) -> None:
+    port = free_port()
+    # A password in the URL (PostgreSQL here trusts loopback and ignores it): never printed.
+    database_url = config.database_url.replace("postgres@", "postgres:pw-s3cr3t@", 1)
+    assert "pw-s3cr3t" in database_url
+    env = cli_env | {
+        "HOOKSENTRY_LOG_LEVEL": "INFO",
+        "HOOKSENTRY_ACCESS_LOG": "false",
+        "HOOKSENTRY_PORT": str(port),
+        "HOOKSENTRY_WORKERS": "2",
+        "HOOKSENTRY_DATABASE_URL": database_url,
+        "HOOKSENTRY_INGEST_UPSTREAM": f"http://127.0.0.1:{free_port()}",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    assert proc.stdout is not None
+    output: list[str] = []
+    try:
+        async with asyncio.timeout(30):
+            while not any("serving on" in line for line in output):
+                line = await proc.stdout.readline()
+                assert line, "serve exited before its start-up line:\n" + "".join(output)
+                output.append(line.decode())
+    finally:
+        proc.terminate()
+        rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+        output.append(rest.decode())
+    text = "".join(output)
+    pg = urlsplit(config.database_url)
+    redis = urlsplit(config.redis_url)
+    expected = (
+        f"hooksentry-gateway {importlib.metadata.version('hooksentry-gateway')} serving on "
+        f"127.0.0.1:{port}, 2 workers, PostgreSQL {pg.hostname}:{pg.port}{pg.path}, "
+        f"Redis {redis.hostname}:{redis.port}{redis.path}"
+    )
+    assert text.count("serving on") == 1 and expected in text, text
+    assert "pw-s3cr3t" not in text and "Traceback" not in text
+
+
+def test_start_up_line_says_which_store_was_not_reached() -> None:
+    from gateway.config import load_config
+    from gateway.startup import startup_line
+
+    config = load_config(
+        {},
+        overrides={
+            "database_url": "postgresql://app:hunter2@db.internal:6543/hooks?sslmode=require",
+            "redis_url": "redis://:hunter2@cache.internal/2",
+            "workers": 1,
+        },
+    )
+    line = startup_line(config, {"PostgreSQL": True, "Redis": False})
+    assert line.endswith(
+        ", 1 worker, PostgreSQL db.internal:6543/hooks, Redis cache.internal:6379/2 (not reached)"
+    )
+    assert "hunter2" not in line and "app" not in line.split("serving on")[1]

@@ -124,6 +124,38 @@ def test_a_trusted_proxys_forwarding_chain_is_extended() -> None:
     assert out.getall("X-Forwarded-Host") == ["public.example"]
 
 
+LOOK_ALIKES = [
+    ("X_HookSentry_Tenant_Id", "other-tenant"),
+    ("X_HookSentry_Api_Key_Id", "other-key"),
+    ("x_hooksentry_anything", "1"),
+    ("X_Forwarded_For", "198.51.100.1"),
+    ("X-Forwarded_Host", "evil.example"),
+    ("X_Request_Id", "forged"),
+    ("X_Api_Key", "hks_" + "b" * 32),
+    ("X_Real_IP", "198.51.100.2"),
+]
+
+
+def test_underscore_spellings_of_trusted_headers_never_reach_the_upstream() -> None:
+    for trusted in (False, True):
+        out = forward(
+            [*LOOK_ALIKES, ("X_Custom_Thing", "kept")], peer="10.0.0.2", peer_trusted=trusted
+        )
+        names = {n.lower().replace("_", "-") for n in out}
+        assert "x-custom-thing" in names
+        assert out["X-HookSentry-Tenant-Id"] == "t-1"
+        assert out.getall("X-Forwarded-For") == ["10.0.0.2"]
+        assert "x-real-ip" not in names
+        assert "x-api-key" not in names
+        assert out["X-Request-Id"] == "rid-1"
+
+
+def test_x_real_ip_follows_the_trusted_proxy_rule() -> None:
+    assert "X-Real-IP" not in forward([("X-Real-IP", "198.51.100.2")])
+    kept = forward([("X-Real-IP", "198.51.100.2")], peer="10.0.0.2", peer_trusted=True)
+    assert kept["X-Real-IP"] == "198.51.100.2"
+
+
 def test_no_peer_address_means_no_forwarded_for() -> None:
     assert "X-Forwarded-For" not in forward([], peer=None)
 

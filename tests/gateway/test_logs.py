@@ -404,32 +404,3 @@ async def test_serve_writes_every_access_line_before_it_exits(
             await proc.wait()
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     assert sum(1 for line in lines if line.get("path") == "/healthz") == sent
-
-
-async def test_a_malformed_request_is_one_info_line_without_a_traceback(
-    aiohttp_server: Any, make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
-) -> None:
-    from gateway.logs import MalformedRequestFilter
-
-    server_log = logging.getLogger("aiohttp.server")
-    guard = MalformedRequestFilter()
-    server_log.addFilter(guard)  # what configure_logging installs
-    try:
-        server = await aiohttp_server(create_app(make_config()))
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(
-            b"POST /api/v1/ingest/t/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 3\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-        )
-        await writer.drain()
-        status = (await reader.readline()).split(b" ")[1]
-        writer.close()
-        await server.close()
-    finally:
-        server_log.removeFilter(guard)
-    assert status == b"400"
-    mine = [r for r in caplog.records if r.name == "aiohttp.server"]
-    assert [(r.levelno, r.getMessage()) for r in mine] == [
-        (logging.INFO, "refused a malformed request: BadHttpMessage")
-    ]
-    assert all(r.exc_info is None for r in mine)

@@ -200,3 +200,64 @@ async def test_sender_disconnecting_mid_upload_forwards_nothing_and_leaks_nothin
     assert upstream.received == []
     crashes = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert crashes == []
+
+
+async def test_an_absolute_form_target_is_forwarded_in_origin_form_with_the_gateways_host(
+    gateway: TestClient, key: ApiKey, upstream: RecordingUpstream
+) -> None:
+    target = f"http://evil.example:9999{key.ingest_path}?x=1"
+    request = (
+        f"POST {target} HTTP/1.1\r\nHost: gw\r\nX-Api-Key: {key.key}\r\n"
+        "Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    answer = await exchange(gateway.port, request.encode())
+    assert status_of(answer) == 202
+    seen = upstream.received[0]
+    assert seen.path_qs == f"{key.ingest_path}?x=1"
+    assert seen.headers["Host"] == upstream.url.removeprefix("http://")
+    assert "evil.example" not in str(seen.headers)
+
+
+@pytest.mark.parametrize("coding", ["gzip, chunked", "deflate,chunked", "identity, chunked"])
+async def test_a_transfer_coding_other_than_chunked_is_501_and_nothing_forwarded(
+    gateway: TestClient, key: ApiKey, upstream: RecordingUpstream, coding: str
+) -> None:
+    answer = await exchange(
+        gateway.port, head(key, f"Transfer-Encoding: {coding}") + b"2\r\n{}\r\n0\r\n\r\n"
+    )
+    assert status_of(answer) == 501, answer[:200]
+    assert b'"error":"unsupported_transfer_encoding"' in answer
+    assert upstream.received == []
+
+
+NOT_CANONICAL = {
+    "urn-tenant": "/api/v1/ingest/urn:uuid:{tenant}/tok",
+    "braced-tenant": "/api/v1/ingest/{{{tenant}}}/tok",
+    "undashed-tenant": "/api/v1/ingest/{tenant_hex}/tok",
+    "percent-encoded-tenant": "/api/v1/ingest/%3{first}{tenant_rest}/tok",
+    "encoded-slash": "/api/v1/ingest/{tenant}/a%2Fb",
+    "encoded-slash-lower": "/api/v1/ingest/{tenant}/a%2fb",
+    "encoded-backslash": "/api/v1/ingest/{tenant}/a%5Cb",
+    "backslash": "/api/v1/ingest/{tenant}/a\\b",
+    "dot-dot": "/api/v1/ingest/{tenant}/..",
+    "encoded-dot-dot": "/api/v1/ingest/{tenant}/%2e%2E",
+    "dot": "/api/v1/ingest/{tenant}/.",
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_CANONICAL))
+async def test_a_non_canonical_ingest_path_is_400_invalid_path(
+    gateway: TestClient, key: ApiKey, upstream: RecordingUpstream, case: str
+) -> None:
+    tenant = str(key.tenant_id)
+    path = NOT_CANONICAL[case].format(
+        tenant=tenant, tenant_hex=key.tenant_id.hex, first=tenant[0], tenant_rest=tenant[1:]
+    )
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: gw\r\nX-Api-Key: {key.key}\r\n"
+        "Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    answer = await exchange(gateway.port, request.encode())
+    assert status_of(answer) == 400, (path, answer[:300])
+    assert b'"error":"invalid_path"' in answer
+    assert upstream.received == []

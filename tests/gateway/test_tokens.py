@@ -255,3 +255,28 @@ def test_minted_tokens_verify_and_carry_issuer_and_audience_when_configured() ->
     assert payload["iss"] == "iss-x" and payload["aud"] == "aud-y" and payload["role"] == "Viewer"
     assert 55 <= payload["exp"] - time.time() <= 61
     assert TokenVerifier(config).verify(token) == Principal(TENANT, Role.VIEWER, None)
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("kind", ["numeric-string", "bool", "null", "list"])
+def test_time_claims_that_are_not_numbers_are_rejected(claim: str, kind: str) -> None:
+    now = int(time.time())
+    payload = claims(nbf=now - 1)
+    payload[claim] = {"numeric-string": str(payload[claim]), "bool": True, "null": None}.get(
+        kind, [payload[claim]]
+    )
+    rejected(TokenVerifier(make()), sign(payload))
+
+
+@pytest.mark.parametrize("with_iat", [True, False])
+def test_a_token_living_longer_than_the_maximum_lifetime_is_rejected(with_iat: bool) -> None:
+    now = int(time.time())
+    token = sign(claims(exp=now + 3601, iat=now if with_iat else None))
+    assert "lifetime" in rejected(TokenVerifier(make(jwt_max_lifetime=3590)), token).message
+    assert TokenVerifier(make(jwt_max_lifetime=3700)).verify(token).tenant_id == TENANT
+
+
+def test_the_default_maximum_lifetime_is_a_day() -> None:
+    now = int(time.time())
+    assert TokenVerifier(make()).verify(sign(claims(exp=now + 86400))).tenant_id == TENANT
+    rejected(TokenVerifier(make()), sign(claims(exp=now + 86400 + 3600)))

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin_api.console_render import render
-from admin_api.console_session import Session, session_of
-from admin_api.console_views import require_session
+from admin_api.console.render import render
+from admin_api.console.session import Session, require_session, session_of
 from admin_api.service import require_operator
 from admin_api.views import key_service
 from gateway.errors import Unauthorized
@@ -18,7 +17,7 @@ from gateway.metrics import snapshot
 
 
 async def _operator_session(request: web.Request, *, page: bool) -> Session:
-    session = require_session(request) if page else session_of(request)
+    session = await require_session(request) if page else await session_of(request)
     if session is None:
         raise Unauthorized("You are not signed in.")
     await key_service(request).check_tenant(session.principal)

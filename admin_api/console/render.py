@@ -7,7 +7,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from admin_api.console_session import Session, form_csrf, take_flash
+from admin_api.console.csrf import form_csrf
+from admin_api.console.flash import take_flash
+from admin_api.console.session import Session
 from admin_api.service import can_write, is_operator
 
 STATIC_URLS = web.AppKey("console_static_urls", dict[str, str])
@@ -21,7 +23,7 @@ def page_context(request: web.Request, session: Session | None, **extra: Any) ->
         "role_label": principal.role.label if principal and principal.role else "Unknown role",
         "can_write": bool(principal and can_write(principal)),
         "is_operator": bool(principal and is_operator(principal)),
-        "csrf": form_csrf(request, session.token if session else ""),
+        "csrf": form_csrf(request, session.id if session else ""),
         "flash": take_flash(request),
         "static": request.app[STATIC_URLS],
         "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
