@@ -1,0 +1,89 @@
+"""The records' codecs (gateway.apikeys, gateway.sources): versioned Redis forms, ciphertext
+only, and a value of another version read as a miss, never as a Redis failure."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from gateway.apikeys import KEY_CODEC, KeyRecord, hash_key
+from gateway.codec import Undecodable
+from gateway.errors import AuthUnavailable
+from gateway.secretbox import SecretBox, generate_key
+from gateway.sources import SourceRecord, SourceSetCodec, TenantSources
+from tests.conftest import SECRETS_KEY
+
+TENANT = "7d0e8a1c-3b7e-4c0e-9a43-1c2b7f1f9a10"
+SOURCE = "0b9c2d6e-5f44-4c2a-8d61-2f2a9c5b7e31"
+
+
+def sources(codec: SourceSetCodec, box: SecretBox, secret: str, expires: float | None) -> bytes:
+    sealed = codec.secret("github", "s1", box.encrypt(secret.encode()), expires)
+    source = SourceRecord(SOURCE, "gh", "github", False, 300, 600, (sealed,))
+    return codec.encode(TenantSources(TENANT, {"gh": source}))
+
+
+def test_key_records_keep_their_version_0_form_and_refuse_others() -> None:
+    record = KeyRecord(SOURCE, TENANT, False)
+    raw = KEY_CODEC.encode(record)
+    assert raw == f"0:{SOURCE.replace('-', '')}:{TENANT.replace('-', '')}".encode()
+    assert KEY_CODEC.decode(raw) == record
+    for other in (b"k2:0:" + raw, b"garbage", b"2:a:b", b"\xff\xfe"):
+        with pytest.raises(Undecodable):
+            KEY_CODEC.decode(other)
+
+
+def test_source_sets_hold_ciphertext_only_and_decode_to_keys() -> None:
+    box = SecretBox.from_keys([SECRETS_KEY])
+    codec = SourceSetCodec(box)
+    secret = "a-plain-signing-secret"
+    raw = sources(codec, box, secret, None)
+    assert raw.startswith(b"s1:")
+    assert secret.encode() not in raw and base64.b64encode(secret.encode()) not in raw
+    decoded = codec.decode(raw)
+    found = decoded.find("gh")
+    assert found is not None and found.keys_at(time.time()) == [secret.encode()]
+    assert "a-plain" not in repr(decoded)  # the key bytes stay out of reprs (and logs)
+    for other in (b"s2:" + raw[3:], b"s1:{not json", raw[:-5]):
+        with pytest.raises(Undecodable):
+            codec.decode(other)
+
+
+def test_expired_secrets_are_left_out_when_verifying() -> None:
+    box = SecretBox.from_keys([SECRETS_KEY])
+    codec = SourceSetCodec(box)
+    decoded = codec.decode(sources(codec, box, "expired-secret-value", time.time() - 1))
+    found = decoded.find("gh")
+    assert found is not None and found.keys_at(time.time()) == []
+
+
+def test_a_secret_no_configured_key_opens_makes_the_source_uncheckable() -> None:
+    box = SecretBox.from_keys([SECRETS_KEY])
+    raw = sources(SourceSetCodec(box), box, "sealed-elsewhere", None)
+    other = SourceSetCodec(SecretBox.from_keys([generate_key()]))
+    found = other.decode(raw).find("gh")
+    assert found is not None
+    with pytest.raises(AuthUnavailable):
+        found.keys_at(time.time())
+
+
+async def test_an_unreadable_redis_value_is_a_miss_not_an_outage(
+    make_rig, fast_config, client, new_key
+):
+    """A value of another version (a rolling deploy) sends that lookup to PostgreSQL; Redis
+    keeps answering the next lookups (it is not paused as after a failure)."""
+    first, second = await new_key(client), await new_key(client)
+    warm = await make_rig(fast_config())
+    await warm.cache.resolve(hash_key(second.key))  # in Redis now
+    rig = await make_rig(fast_config())
+    h = hash_key(first.key)
+    await rig.l2.client.set(rig.l2.key(h), b"k9:from-a-newer-release", ex=60)
+
+    record = await rig.cache.resolve(h)
+    assert record is not None and record.key_id == first.key_id
+    assert rig.db.lookups[h] == 1
+    assert await rig.l2.client.get(rig.l2.key(h)) == b"k9:from-a-newer-release"  # left alone
+    await rig.cache.resolve(hash_key(second.key))
+    assert rig.cache.stats.redis_hits == 1
