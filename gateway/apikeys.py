@@ -58,6 +58,7 @@ class KeyRecordCodec:
     its shape. A later version gets a tag (`k2:...`); this code reads it as a miss."""
 
     namespace = "key"
+    order_prefix = 0
 
     def encode(self, record: KeyRecord) -> bytes:
         return f"{int(record.revoked)}:{record.key_id.hex}:{record.tenant_id.hex}".encode()

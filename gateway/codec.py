@@ -19,6 +19,10 @@ class Undecodable(ValueError):
 class RecordCodec(Protocol[R]):
     #: The Redis key's middle part: `<prefix><namespace>:<cache hash hex>`.
     namespace: str
+    #: How many leading bytes of the Redis form order two values by freshness (a read time),
+    #: so that a marker never replaces a fresher one written by a concurrent change; 0 = the
+    #: marker always replaces (a revoked key is final whatever was there).
+    order_prefix: int
 
     def encode(self, record: R) -> bytes:
         """The versioned Redis form (never a plaintext secret)."""

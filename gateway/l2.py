@@ -38,6 +38,15 @@ redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 return 0
 """
+# A marker that carries a read time (a source set): written unless the value there was read
+# later (its first ARGV[3] bytes compare greater), so two changes never leave the older one.
+_MARK_UNLESS_NEWER = """
+local current = redis.call('GET', KEYS[1])
+local n = tonumber(ARGV[3])
+if current and string.sub(current, 1, n) > string.sub(ARGV[1], 1, n) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
@@ -71,6 +80,7 @@ class RedisL2(Generic[R]):
         self._get_or_lease = client.register_script(_GET_OR_LEASE)
         self._fill_and_release = client.register_script(_FILL_AND_RELEASE)
         self._release = client.register_script(_RELEASE)
+        self._mark_unless_newer = client.register_script(_MARK_UNLESS_NEWER)
         self._background: set[asyncio.Task[None]] = set()
 
     def key(self, key_hash: bytes) -> str:
@@ -149,7 +159,12 @@ class RedisL2(Generic[R]):
 
     async def _mark_and_publish(self, key_hash: bytes, record: R) -> bool:
         try:
-            await self.client.set(self.key(key_hash), self.codec.encode(record), ex=self.ttl)
+            raw = self.codec.encode(record)
+            if self.codec.order_prefix:
+                args: list[bytes | int] = [raw, self.ttl, self.codec.order_prefix]
+                await self._mark_unless_newer(keys=[self.key(key_hash)], args=args)
+            else:
+                await self.client.set(self.key(key_hash), raw, ex=self.ttl)
             await self.client.publish(self.channel, key_hash.hex())
         except REDIS_ERRORS as exc:
             log.warning("revocation marker not written yet: %s", type(exc).__name__)

@@ -28,6 +28,7 @@ from gateway.signatures import signing_key
 log = logging.getLogger(__name__)
 
 _VERSION = b"s1:"
+_STAMP = 17  # the read time, "%017.6f" (Unix seconds): orders two forms of one set (gateway.l2)
 _SET_TAG = b"S"  # a source set's cache hash: tag + the tenant's 16 bytes (keys' are 32 bytes)
 
 
@@ -78,15 +79,18 @@ class TenantSources:
 
     tenant_id: str
     by_token: Mapping[str, SourceRecord]
+    read_at: float = 0.0  # when PostgreSQL was asked (its clock): the fresher of two sets wins
 
     def find(self, token: str) -> SourceRecord | None:
         return self.by_token.get(token)
 
 
 class SourceSetCodec:
-    """`s1:` + JSON; ciphertexts in base64. Another version, or damage, is a miss."""
+    """`s1:` + read time + `:` + JSON; ciphertexts in base64. Another version, or damage, is a
+    miss."""
 
     namespace = "sources"
+    order_prefix = len(_VERSION) + _STAMP
 
     def __init__(self, box: SecretBox):
         self._box = box
@@ -99,14 +103,17 @@ class SourceSetCodec:
               for k in s.secrets]]
             for s in record.by_token.values()
         ]  # fmt: skip
-        return _VERSION + orjson.dumps([record.tenant_id, sources])
+        stamp = f"{record.read_at:0{_STAMP}.6f}".encode()
+        return _VERSION + stamp + b":" + orjson.dumps([record.tenant_id, sources])
 
     def decode(self, raw: bytes) -> TenantSources:
         if not raw.startswith(_VERSION):
             raise Undecodable("not a version-1 source set")
         try:
-            tenant_id, sources = orjson.loads(raw[len(_VERSION) :])
-            return TenantSources(tenant_id, {s.token: s for s in map(self._source, sources)})
+            read_at = float(raw[len(_VERSION) : self.order_prefix])
+            tenant_id, sources = orjson.loads(raw[self.order_prefix + 1 :])
+            by_token = {s.token: s for s in map(self._source, sources)}
+            return TenantSources(tenant_id, by_token, read_at)
         except (ValueError, TypeError, KeyError) as exc:
             raise Undecodable("a damaged source set") from exc
 
@@ -133,7 +140,9 @@ class SourceSetCodec:
         """PostgreSQL's lookup_tenant_sources rows (one per secret) as the record."""
         fields: dict[str, list[Any]] = {}
         secrets: dict[str, list[SourceSecret]] = {}
+        read_at = 0.0
         for row in rows:
+            read_at = row["read_at"]
             if not row["is_active"] or row["source_id"] is None:
                 continue
             sid = str(row["source_id"])
@@ -153,7 +162,7 @@ class SourceSetCodec:
             )
             for sid, (token, provider, require, tolerance, dedup) in fields.items()
         }
-        return TenantSources(str(tenant_id), by_token)
+        return TenantSources(str(tenant_id), by_token, read_at)
 
     def to_l1(self, record: TenantSources) -> TenantSources:
         return record

@@ -139,8 +139,10 @@ RETURNING *;
 
 -- A tenant's active sources with their unexpired secrets, one row per secret; no row at all
 -- means no such tenant (a tenant without sources gives one row of NULL source columns).
+-- read_at orders two reads of one set in Redis (gateway.l2): the statement's start, just before
+-- its snapshot.
 -- name: lookup_tenant_sources
-SELECT t.is_active, s.id AS source_id, s.token, s.provider, s.require_api_key,
+SELECT extract(epoch FROM statement_timestamp())::float8 AS read_at, t.is_active, s.id AS source_id, s.token, s.provider, s.require_api_key,
        s.tolerance_seconds, s.dedup_seconds,
        k.id AS secret_id, k.ciphertext, extract(epoch FROM k.expires_at)::float8 AS expires_at
 FROM tenants t

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
+import uuid
 
 import pytest
 
@@ -87,3 +88,28 @@ async def test_an_unreadable_redis_value_is_a_miss_not_an_outage(
     assert await rig.l2.client.get(rig.l2.key(h)) == b"k9:from-a-newer-release"  # left alone
     await rig.cache.resolve(hash_key(second.key))
     assert rig.cache.stats.redis_hits == 1
+
+
+async def test_a_change_never_leaves_an_older_source_set_over_a_fresher_one(make_config) -> None:
+    """Two changes to one tenant's sources on two processes may write their sets to Redis in
+    either order; the set read later stays (gateway.l2's marker compares read times)."""
+    from gateway.l2 import RedisL2
+    from gateway.redis_client import close_redis, create_redis
+    from gateway.sources import source_set_hash
+
+    config = make_config()
+    codec = SourceSetCodec(SecretBox.from_keys([SECRETS_KEY]))
+    l2 = RedisL2(create_redis(config), config, codec)
+    h = source_set_hash(uuid.uuid4())
+    try:
+        await l2.revoke(h, TenantSources(TENANT, {}, read_at=2000.5))
+        await l2.revoke(h, TenantSources(TENANT, {}, read_at=1000.25))  # older: refused
+        stored = await l2.client.get(l2.key(h))
+        assert stored is not None and codec.decode(stored).read_at == 2000.5
+        await l2.revoke(h, TenantSources(TENANT, {}, read_at=3000.0))
+        stored = await l2.client.get(l2.key(h))
+        assert stored is not None and codec.decode(stored).read_at == 3000.0
+    finally:
+        await l2.client.delete(l2.key(h))
+        await l2.cancel_background()
+        await close_redis(l2.client)
