@@ -35,7 +35,9 @@ function init(args)
    for i = first, last do
       local key, path = lines[i]:match("^(.-)\t(.*)$")
       local headers = { ["Content-Type"] = "application/json" }
-      if key ~= "" then
+      if key:sub(1, 7) == "sha256=" then
+         headers["X-Hub-Signature-256"] = key -- the signed scenario: a GitHub delivery
+      elseif key ~= "" then
          headers["X-Api-Key"] = key
       end
       reqs[#reqs + 1] = wrk.format("POST", path, headers, body)

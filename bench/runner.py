@@ -23,6 +23,7 @@ from bench.revoker import measure_propagation, revoke_during
 from bench.scenarios import COLD_KEYS, SCENARIOS, Material
 from bench.stores import delete_prefix, fresh_database, postgres_server, redis_server
 from gateway.config import Config, load_config
+from gateway.secretbox import generate_key
 
 # (target, scenario) in the order one repetition runs them; references next to the gateway.
 PLAN = (
@@ -30,6 +31,7 @@ PLAN = (
     ("floor", "valid"),
     ("bare", "valid"),
     ("gateway", "valid"),
+    ("gateway", "signed"),
     ("bare", "unknown"),
     ("gateway", "unknown"),
     ("gateway", "cold"),
@@ -100,14 +102,16 @@ async def _environment(
     options: Options, workdir: Path, environ: dict[str, str]
 ) -> AsyncIterator[Bench]:
     prefix = f"hs-bench-{secrets.token_hex(4)}:"
+    secrets_key = generate_key()  # seals the signed scenario's source secret
     with postgres_server(environ) as pg_server, redis_server(environ) as redis_url:
         async with fresh_database(pg_server) as dsn:
             material = await scenarios.seed(
-                dsn, list(options.workers), options.runs, options.cold_keys
+                dsn, list(options.workers), options.runs, options.cold_keys, secrets_key
             )
             relay = PgRelay(dsn)
             await relay.start()
             env = _gateway_env(environ, relay.dsn(), redis_url, prefix)
+            env["HOOKSENTRY_SECRETS_KEY"] = secrets_key
             body_file = workdir / "body.json"
             body_file.write_bytes(scenarios.json_body())
             try:

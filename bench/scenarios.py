@@ -1,11 +1,15 @@
-"""The five scenarios and the keys they use, seeded straight into the bench database.
+"""The six scenarios and the keys they use, seeded straight into the bench database.
 
 Keys are made with `gateway.apikeys.generate_key`/`hash_key` and inserted with COPY (fast);
-the plain keys go to the load generator through `key<TAB>path` files, never to a log.
+the plain keys go to the load generator through `key<TAB>path` files, never to a log. The
+`signed` scenario's lines carry a GitHub signature (`sha256=...`) where a key would be: the load
+generators send it as `X-Hub-Signature-256`, to the source's ingest path.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +18,12 @@ import asyncpg
 import orjson
 
 from gateway.apikeys import generate_key, hash_key
+from gateway.secretbox import SecretBox
+from gateway.signatures import generate_secret
 
 TOKEN = "bench"
+SIGNED_TOKEN = "bench-github"  # scenario 6: the token of a GitHub source
+SIGNATURE_PREFIX = "sha256="  # a requests line whose "key" is a signature, not an X-Api-Key
 HOT_KEYS = 100  # scenario 1: a small set of keys, all L1 hits after warm-up
 UNKNOWN_KEYS = 100  # scenario 2: distinct well-formed keys that do not exist (negative L1 hits)
 COLD_KEYS = 10_000  # scenario 3: fresh keys per run, in no cache
@@ -38,6 +46,7 @@ SCENARIOS = {
         Scenario("cold", "3 cold start, 10k keys", frozenset({202})),
         Scenario("revoke", "4 revocations in flight", frozenset({202, 401})),
         Scenario("malformed", "5 malformed keys", frozenset({401})),
+        Scenario("signed", "6 signed (GitHub source)", frozenset({202})),
     )
 }
 
@@ -71,6 +80,7 @@ class Material:
     tenant_id: uuid.UUID
     hot: list[str]
     unknown: list[str]
+    signed: list[str] = field(default_factory=list)  # X-Hub-Signature-256 values
     cold: dict[tuple[int, int], list[str]] = field(default_factory=dict)
     revocable: dict[tuple[int, int], list[tuple[uuid.UUID, str]]] = field(default_factory=dict)
 
@@ -83,7 +93,9 @@ class Material:
         return keys
 
 
-async def seed(dsn: str, workers: list[int], runs: int, cold_keys: int = COLD_KEYS) -> Material:
+async def seed(
+    dsn: str, workers: list[int], runs: int, cold_keys: int = COLD_KEYS, secrets_key: str = ""
+) -> Material:
     tenant_id = uuid.uuid4()
     material = Material(
         tenant_id=tenant_id,
@@ -105,9 +117,33 @@ async def seed(dsn: str, workers: list[int], runs: int, cold_keys: int = COLD_KE
             columns=["id", "tenant_id", "name", "key_hash"],
         )
         await conn.execute("ANALYZE api_keys")
+        if secrets_key:
+            material.signed = [await _seed_source(conn, tenant_id, secrets_key)]
     finally:
         await conn.close()
     return material
+
+
+async def _seed_source(conn: asyncpg.Connection, tenant_id: uuid.UUID, secrets_key: str) -> str:
+    """A GitHub source (its secret sealed as the gateway would); the signature of the body."""
+    secret = generate_secret("github")
+    source_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO sources (id, tenant_id, name, provider, token) "
+        "VALUES ($1, $2, 'bench', 'github', $3)",
+        source_id,
+        tenant_id,
+        SIGNED_TOKEN,
+    )
+    sealed = SecretBox.from_keys([secrets_key]).encrypt(secret.encode())
+    await conn.execute(
+        "INSERT INTO source_secrets (id, source_id, ciphertext) VALUES ($1, $2, $3)",
+        uuid.uuid4(),
+        source_id,
+        sealed,
+    )
+    digest = hmac.new(secret.encode(), json_body(), hashlib.sha256).hexdigest()
+    return SIGNATURE_PREFIX + digest
 
 
 def request_keys(material: Material, scenario: str, cell: tuple[int, int]) -> list[str]:
@@ -123,10 +159,15 @@ def request_keys(material: Material, scenario: str, cell: tuple[int, int]) -> li
         return [k for _, k in material.revocable[cell]]
     if scenario == "malformed":
         return malformed_keys()
+    if scenario == "signed":
+        return material.signed
     raise ValueError(scenario)
 
 
 def write_requests(path: Path, tenant_id: uuid.UUID, keys: list[str]) -> Path:
-    ingest = f"/api/v1/ingest/{tenant_id}/{TOKEN}"
-    path.write_text("".join(f"{key}\t{ingest}\n" for key in keys))
+    def line(key: str) -> str:
+        token = SIGNED_TOKEN if key.startswith(SIGNATURE_PREFIX) else TOKEN
+        return f"{key}\t/api/v1/ingest/{tenant_id}/{token}\n"
+
+    path.write_text("".join(map(line, keys)))
     return path

@@ -8,7 +8,6 @@ and the key is checked only when the source requires one or the sender sent one 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from time import time
 
@@ -74,7 +73,8 @@ async def authenticate(request: web.Request, body_limit: int) -> Caller:
         if not sent:
             raise MissingApiKey()
         checked = await _key(request.app, sent, path_tenant)
-    return Caller(str(uuid.UUID(path_tenant)), checked, source, signed)
+    # The path's tenant id is 8-4-4-4-12 hex (gateway.paths): lower case is its canonical form.
+    return Caller(path_tenant.lower(), checked, source, signed)
 
 
 async def _key(app: web.Application, key: str, path_tenant: str) -> KeyRecord:

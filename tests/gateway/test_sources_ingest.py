@@ -231,3 +231,13 @@ async def test_rotation_keeps_the_old_secret_for_the_overlap_and_zero_ends_it_at
     assert await status(second) == 202
     third = await rotate(gateway, owner, source, overlap=0)
     assert (await status(second), await status(third)) == (401, 202)
+
+
+async def test_an_upper_case_tenant_id_reaches_the_same_source(
+    gateway: TestClient, owner: dict[str, str], tenant: uuid.UUID, upstream: RecordingUpstream
+) -> None:
+    source = await make(gateway, owner, tenant, "github")
+    path = source.path.replace(str(tenant), str(tenant).upper())
+    headers = signed_headers("github", source.secret, BODY)
+    assert (await gateway.post(path, data=BODY, headers=headers)).status == 202
+    assert upstream.received[0].headers["X-HookSentry-Tenant-Id"] == str(tenant)
