@@ -133,7 +133,7 @@ class SourceService:
     async def _active(self, principal: Principal, raw_id: str) -> SourceRow:
         await self._writer(principal)
         source_id = _parse_uuid(raw_id)
-        row = await self._store.get(source_id, principal.tenant_id)
+        row = await self._store.get(source_id, principal.tenant_id, secrets=False)
         if row is None or row.deactivated_at is not None:
             raise await self._missing(principal, source_id)
         return row

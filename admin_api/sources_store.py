@@ -90,9 +90,13 @@ class SourceStore:
         assert row is not None
         return SourceRow.of(row)
 
-    async def get(self, source_id: uuid.UUID, tenant_id: uuid.UUID) -> SourceRow | None:
+    async def get(
+        self, source_id: uuid.UUID, tenant_id: uuid.UUID, *, secrets: bool = True
+    ) -> SourceRow | None:
         row = await self._db.fetchrow(QUERIES["get_source"], source_id, tenant_id)
-        return None if row is None else await self.with_secrets(SourceRow.of(row))
+        if row is None:
+            return None
+        return await self.with_secrets(SourceRow.of(row)) if secrets else SourceRow.of(row)
 
     async def owner(self, source_id: uuid.UUID) -> uuid.UUID | None:
         owner: uuid.UUID | None = await self._db.fetchval(QUERIES["source_owner"], source_id)
