@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -16,6 +16,7 @@ from gateway.errors import StoreUnavailable
 from gateway.keys import CONFIG, DB, PG_POOL
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SQL_DIR = ROOT / "sql"
 MIGRATION_LOCK = 0x48_6B_53_6E  # pg_advisory_lock id shared by every migrating process
@@ -71,6 +72,18 @@ class Database:
 
     async def fetchval(self, query: str, *args: Any) -> Any:
         return await self._run("fetchval", query, args)
+
+    async def in_transaction(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`work` on one connection inside one transaction (a change and its audit row)."""
+        try:
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                async with conn.transaction():
+                    return await work(conn)
+        except asyncpg.UniqueViolationError:
+            raise
+        except STORE_ERRORS as exc:
+            log.warning("postgresql unavailable: %s", type(exc).__name__)
+            raise StoreUnavailable() from exc
 
     async def _run(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
         try:

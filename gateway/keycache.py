@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from gateway.apikeys import KEY_CODEC, KeyRecord
 from gateway.config import Config
 from gateway.db import QUERIES
+from gateway.keyrecord import KEY_CODEC, KeyRecord
 from gateway.recordcache import RecordCache, RecordL2
 
 _LOOKUP_KEY = QUERIES["lookup_key"]
@@ -31,6 +31,4 @@ class KeyCache(RecordCache[KeyRecord]):
 
     async def load(self, key_hash: bytes) -> KeyRecord | None:
         row = await self._db.fetchrow(_LOOKUP_KEY, key_hash)
-        if row is None:
-            return None
-        return KeyRecord.of(row["id"], row["tenant_id"], row["revoked"])
+        return None if row is None else KeyRecord.from_row(row)

@@ -16,33 +16,96 @@ UPDATE tenants SET is_active = false WHERE id = $1 RETURNING id;
 -- name: tenant_active_keys
 SELECT id, key_hash FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL;
 
+-- A key's columns as the admin API shows them (never the hash), and the record's fields the
+-- cache markers need (gateway.keyrecord: expires_at and read_at as Unix seconds; read_at is
+-- taken after the row lock, so of two changes to one key the later has the later time).
 -- name: insert_key
 INSERT INTO api_keys (id, tenant_id, name, key_hash)
 VALUES ($1, $2, $3, $4)
-RETURNING id, name, created_at, revoked_at;
+RETURNING id, name, created_at, revoked_at, expires_at, last_used_at, allowed_cidrs;
 
+-- name: insert_key_with_lifecycle
+INSERT INTO api_keys (id, tenant_id, name, key_hash, expires_at, allowed_cidrs)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, name, created_at, revoked_at, expires_at, last_used_at, allowed_cidrs;
+
+-- "Active" is usable now: neither revoked nor expired (SPEC §8).
 -- name: count_keys
 SELECT count(*) FROM api_keys
-WHERE tenant_id = $1 AND ($2::boolean IS NULL OR (revoked_at IS NULL) = $2);
+WHERE tenant_id = $1
+  AND ($2::boolean IS NULL
+       OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) = $2);
 
 -- name: list_keys
-SELECT id, name, created_at, revoked_at FROM api_keys
-WHERE tenant_id = $1 AND ($2::boolean IS NULL OR (revoked_at IS NULL) = $2)
+SELECT id, name, created_at, revoked_at, expires_at, last_used_at, allowed_cidrs FROM api_keys
+WHERE tenant_id = $1
+  AND ($2::boolean IS NULL
+       OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) = $2)
 ORDER BY {order_by}
 LIMIT $3 OFFSET $4;
+
+-- name: get_key
+SELECT id, name, created_at, revoked_at, expires_at, last_used_at, allowed_cidrs FROM api_keys
+WHERE id = $1 AND tenant_id = $2;
 
 -- name: revoke_key
 UPDATE api_keys SET revoked_at = now()
 WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL
-RETURNING id, name, created_at, revoked_at, key_hash;
+RETURNING id, name, created_at, revoked_at, expires_at, last_used_at, allowed_cidrs, key_hash;
+
+-- $3 name or NULL (kept); $4 whether to set expires_at to $5; $6 whether to set allowed_cidrs
+-- to $7 (NULL clears either).
+-- name: patch_key
+UPDATE api_keys SET
+    name = coalesce($3, name),
+    expires_at = CASE WHEN $4::boolean THEN $5::timestamptz ELSE expires_at END,
+    allowed_cidrs = CASE WHEN $6::boolean THEN $7::cidr[] ELSE allowed_cidrs END
+WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL
+RETURNING id, tenant_id, name, created_at, revoked_at, expires_at, last_used_at, allowed_cidrs,
+          key_hash, false AS revoked, extract(epoch FROM expires_at)::float8 AS expires_epoch,
+          extract(epoch FROM clock_timestamp())::float8 AS read_at;
+
+-- The rotated key ends at now + overlap ($3 seconds), never later than it already would.
+-- name: end_key_for_rotation
+UPDATE api_keys
+SET expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(secs => $3))
+WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL
+RETURNING id, tenant_id, name, created_at, revoked_at, expires_at, last_used_at, allowed_cidrs,
+          key_hash, false AS revoked, extract(epoch FROM expires_at)::float8 AS expires_epoch,
+          extract(epoch FROM clock_timestamp())::float8 AS read_at;
 
 -- name: key_owner
 SELECT tenant_id FROM api_keys WHERE id = $1;
 
 -- name: lookup_key
-SELECT k.id, k.tenant_id, (k.revoked_at IS NOT NULL OR NOT t.is_active) AS revoked
+SELECT k.id, k.tenant_id, (k.revoked_at IS NOT NULL OR NOT t.is_active) AS revoked,
+       extract(epoch FROM k.expires_at)::float8 AS expires_at, k.allowed_cidrs,
+       extract(epoch FROM statement_timestamp())::float8 AS read_at
 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 WHERE k.key_hash = $1;
+
+-- lastUsedAt, written in batches (gateway.lastused): one statement per flush; a key's value
+-- only moves forward, and at most once a minute.
+-- name: record_last_used
+UPDATE api_keys AS k SET last_used_at = u.at
+FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)
+WHERE k.id = u.id
+  AND (k.last_used_at IS NULL OR k.last_used_at < u.at - interval '60 seconds');
+
+-- name: insert_audit
+INSERT INTO audit_log
+    (id, tenant_id, actor, role, action, target_type, target_id, request_id, ip, details)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb);
+
+-- name: count_audit
+SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND ($2::text IS NULL OR action = $2);
+
+-- name: list_audit
+SELECT id, at, actor, role, action, target_type, target_id, request_id, ip, details::text
+FROM audit_log
+WHERE tenant_id = $1 AND ($2::text IS NULL OR action = $2)
+ORDER BY {order_by}
+LIMIT $3 OFFSET $4;
 
 -- `serve` refuses to start without HOOKSENTRY_SECRETS_KEY once this is true (SPEC §6); the
 -- table is looked up first so that a database not yet migrated reads as "no sources".

@@ -12,6 +12,7 @@ import pytest
 from gateway.apikeys import KEY_CODEC, KeyRecord, hash_key
 from gateway.codec import Undecodable
 from gateway.errors import AuthUnavailable
+from gateway.keyrecord import parse_networks
 from gateway.secretbox import SecretBox, generate_key
 from gateway.sources import SourceRecord, SourceSetCodec, TenantSources
 from tests.conftest import SECRETS_KEY
@@ -26,14 +27,34 @@ def sources(codec: SourceSetCodec, box: SecretBox, secret: str, expires: float |
     return codec.encode(TenantSources(TENANT, {"gh": source}))
 
 
-def test_key_records_keep_their_version_0_form_and_refuse_others() -> None:
-    record = KeyRecord(SOURCE, TENANT, False)
+def test_a_key_record_written_by_the_previous_version_is_still_read() -> None:
+    # The exact bytes the gateway wrote before key lifecycles (version 0), active and revoked.
+    active = f"0:{SOURCE.replace('-', '')}:{TENANT.replace('-', '')}".encode()
+    revoked = b"1" + active[1:]
+    assert KEY_CODEC.decode(active) == KeyRecord(SOURCE, TENANT, False)
+    assert KEY_CODEC.decode(revoked) == KeyRecord(SOURCE, TENANT, True)
+    assert KEY_CODEC.decode(active).expires_at is None and KEY_CODEC.decode(active).allowed is None
+
+
+def test_key_records_round_trip_their_version_1_form_and_refuse_others() -> None:
+    nets = parse_networks(["203.0.113.0/24", "2001:db8::/32"])
+    record = KeyRecord(SOURCE, TENANT, False, 1_900_000_000.5, nets, read_at=1_800_000_000.25)
     raw = KEY_CODEC.encode(record)
-    assert raw == f"0:{SOURCE.replace('-', '')}:{TENANT.replace('-', '')}".encode()
-    assert KEY_CODEC.decode(raw) == record
-    for other in (b"k2:0:" + raw, b"garbage", b"2:a:b", b"\xff\xfe"):
+    assert raw.startswith(b"k1:1800000000.250000:")
+    decoded = KEY_CODEC.decode(raw)
+    assert decoded == record and decoded.read_at == record.read_at
+    assert KEY_CODEC.from_l1(KEY_CODEC.to_l1(record)) == record
+    for other in (b"k2:0:" + raw, raw[:-3], b"garbage", b"2:a:b", b"\xff\xfe", b"k1:x:[1]"):
         with pytest.raises(Undecodable):
             KEY_CODEC.decode(other)
+
+
+def test_a_revoked_marker_sorts_after_every_change_so_nothing_replaces_it() -> None:
+    prefix = KEY_CODEC.order_prefix
+    revoked = KEY_CODEC.encode(KeyRecord(SOURCE, TENANT, True))
+    changed = KEY_CODEC.encode(KeyRecord(SOURCE, TENANT, False, read_at=9_999_999_999.0))
+    old = f"0:{SOURCE.replace('-', '')}:{TENANT.replace('-', '')}".encode()
+    assert revoked[:prefix] > changed[:prefix] > old[:prefix]
 
 
 def test_source_sets_hold_ciphertext_only_and_decode_to_keys() -> None:
