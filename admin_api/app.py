@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin_api import views
+from admin_api.audit_views import create_audit_app
 from admin_api.console.app import create_console_app
 from admin_api.headers import ADMIN_HEADERS, add_admin_headers
 from admin_api.openapi import openapi_document
@@ -17,6 +18,9 @@ def create_admin_app() -> web.Application:
     admin.on_response_prepare.append(add_admin_headers)
     admin.router.add_get("", views.list_keys)
     admin.router.add_post("", views.create_key)
+    admin.router.add_get("/{key_id}", views.get_key)
+    admin.router.add_patch("/{key_id}", views.patch_key)
+    admin.router.add_post("/{key_id}/rotate", views.rotate_key)
     admin.router.add_delete("/{key_id}", views.revoke_key)
     return admin
 
@@ -24,6 +28,7 @@ def create_admin_app() -> web.Application:
 def setup_admin(app: web.Application) -> None:
     app.add_subapp("/api/v1/apikeys", create_admin_app())
     app.add_subapp("/api/v1/sources", create_sources_app())
+    app.add_subapp("/api/v1/audit", create_audit_app())
     app.router.add_get("/api/v1/openapi.json", _openapi_document)
     app.add_subapp("/console", create_console_app())
 

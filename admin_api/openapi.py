@@ -7,6 +7,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from admin_api.openapi_keys import KEY_PROPERTIES
+from admin_api.openapi_keys import LINKS as KEY_LINKS
+from admin_api.openapi_keys import PATHS as KEY_PATHS
+from admin_api.openapi_keys import SCHEMAS as KEY_SCHEMAS
 from admin_api.openapi_sources import PATHS as SOURCE_PATHS
 from admin_api.openapi_sources import SCHEMAS as SOURCE_SCHEMAS
 from admin_api.pagination import MAX_PAGE_SIZE, SORT_FIELDS
@@ -48,8 +52,9 @@ DOCUMENT: dict[str, Any] = {
     "info": {
         "title": "HookSentry Gateway admin API",
         "version": "1.0.0",
-        "description": "Create, list and revoke a tenant's API keys; manage its sources "
-        "(provider-signed webhooks). Query parameter names match case-insensitively.",
+        "description": "Create, list, change, rotate and revoke a tenant's API keys; manage its "
+        "sources (provider-signed webhooks); read the audit trail. "
+        "Query parameter names match case-insensitively.",
     },
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
@@ -75,7 +80,11 @@ DOCUMENT: dict[str, Any] = {
                         {"type": "string", "enum": ["Asc", "Desc"], "default": "Desc"},
                         "Sort direction (case-insensitive).",
                     ),
-                    _query("IsActive", {"type": "boolean"}, "true: active keys; false: revoked."),
+                    _query(
+                        "IsActive",
+                        {"type": "boolean"},
+                        "true: usable keys; false: revoked or expired.",
+                    ),
                 ],
                 "responses": {
                     "200": _json("KeyPage", "One page of keys and the total matching count."),
@@ -97,8 +106,9 @@ DOCUMENT: dict[str, Any] = {
                     "201": {
                         **_json("CreatedKey", "The key was created."),
                         "headers": {"Location": {"schema": {"type": "string"}}},
+                        "links": KEY_LINKS,
                     },
-                    "400": _error("The body is not a JSON object with a valid name."),
+                    "400": _error("The body is not a JSON object with a valid name or expiry."),
                     "403": _error("The token's role may not create keys (Viewer or unknown)."),
                     **_AUTH_ERRORS,
                 },
@@ -137,18 +147,27 @@ DOCUMENT: dict[str, Any] = {
                         "minLength": 1,
                         "maxLength": NAME_MAX,
                         "description": "Trimmed; no control characters.",
-                    }
+                    },
+                    "expiresAt": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339, in the future, at most 10 years ahead.",
+                    },
                 },
             },
             "Key": {
                 "type": "object",
-                "required": ["id", "name", "isActive", "createdAt", "revokedAt"],
+                "required": ["id", "name", "isActive", "createdAt", "revokedAt", *KEY_PROPERTIES],
                 "properties": {
                     "id": {"type": "string", "format": "uuid"},
                     "name": {"type": "string"},
-                    "isActive": {"type": "boolean"},
+                    "isActive": {
+                        "type": "boolean",
+                        "description": "Usable now: neither revoked nor expired.",
+                    },
                     "createdAt": _TIMESTAMP,
                     "revokedAt": {"oneOf": [_TIMESTAMP, {"type": "null"}]},
+                    **KEY_PROPERTIES,
                 },
                 "additionalProperties": False,
             },
@@ -160,6 +179,21 @@ DOCUMENT: dict[str, Any] = {
                     "name": {"type": "string"},
                     "key": {"type": "string", "pattern": "^hks_[0-9a-f]{32}$"},
                     "createdAt": _TIMESTAMP,
+                },
+                "additionalProperties": False,
+            },
+            "RotatedKey": {
+                "type": "object",
+                "required": ["id", "name", "key", "createdAt", "replaces"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "name": {"type": "string"},
+                    "key": {"type": "string", "pattern": "^hks_[0-9a-f]{32}$"},
+                    "isActive": {"type": "boolean"},
+                    "createdAt": _TIMESTAMP,
+                    "revokedAt": {"type": "null"},
+                    "replaces": {"type": "string", "format": "uuid"},
+                    **KEY_PROPERTIES,
                 },
                 "additionalProperties": False,
             },
@@ -179,8 +213,9 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
-DOCUMENT["paths"] |= SOURCE_PATHS
-DOCUMENT["components"]["schemas"] |= SOURCE_SCHEMAS
+DOCUMENT["paths"]["/api/v1/apikeys/{id}"] |= KEY_PATHS.pop("/api/v1/apikeys/{id}")
+DOCUMENT["paths"] |= KEY_PATHS | SOURCE_PATHS
+DOCUMENT["components"]["schemas"] |= KEY_SCHEMAS | SOURCE_SCHEMAS
 _BODY = orjson.dumps(DOCUMENT)
 
 

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from gateway.errors import ValidationFailed
 
-SORT_FIELDS = ("id", "name", "isActive", "createdAt", "revokedAt")
+SORT_FIELDS = ("id", "name", "isActive", "createdAt", "revokedAt", "expiresAt", "lastUsedAt")
 _SORT_BY_LOWER = {f.lower(): f for f in SORT_FIELDS}
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")

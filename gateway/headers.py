@@ -136,3 +136,41 @@ def copy_response_headers(upstream: MultiMapping[str], into: CIMultiDict[str]) -
         if lower in _RESPONSE_DROP or lower in named:
             continue
         into.add(name, value)
+
+
+Address: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def sender_address(
+    peer: str | None, forwarded_for: Iterable[str], trusted: Iterable[Network]
+) -> Address | None:
+    """The sender's address (SPEC §8): the peer's, or behind a trusted proxy the first
+    X-Forwarded-For hop that is not itself trusted, read from the right (the hops to its left
+    were written by the sender and prove nothing). None when it cannot be read."""
+    address = _address(peer)
+    networks = tuple(trusted)
+    if address is None or not networks or not _in(address, networks):
+        return address
+    hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
+    for hop in reversed(hops):
+        hop_address = _address(hop)
+        if hop_address is None or not _in(hop_address, networks):
+            return hop_address
+        address = hop_address
+    return address  # every hop trusted: the leftmost one is the sender
+
+
+def _address(text: str | None) -> Address | None:
+    if not text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _in(address: Address, networks: tuple[Network, ...]) -> bool:
+    return any(address.version == n.version and address in n for n in networks)

@@ -12,7 +12,9 @@ from aiohttp.test_utils import TestClient
 
 from tests.admin_api.conftest import APIKEYS, CreateKey, assert_error
 
-ITEM_FIELDS = {"id", "name", "isActive", "createdAt", "revokedAt"}
+ITEM_FIELDS = {
+    "id", "name", "isActive", "createdAt", "revokedAt", "expiresAt", "lastUsedAt", "allowedCidrs",
+}  # fmt: skip
 
 
 async def get_page(

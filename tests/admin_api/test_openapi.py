@@ -38,6 +38,10 @@ async def test_the_document_is_served_as_json_and_is_valid_openapi_3_1(
         ("/api/v1/apikeys", "get"),
         ("/api/v1/apikeys", "post"),
         ("/api/v1/apikeys/{id}", "delete"),
+        ("/api/v1/apikeys/{id}", "get"),
+        ("/api/v1/apikeys/{id}", "patch"),
+        ("/api/v1/apikeys/{id}/rotate", "post"),
+        ("/api/v1/audit", "get"),
         ("/api/v1/sources", "get"),
         ("/api/v1/sources", "post"),
         ("/api/v1/sources/{id}", "get"),
@@ -80,20 +84,35 @@ def fuzz(base_url: str, headers: dict[str, str]) -> tuple[list[str], Counter[int
 def explicit_round_trip(
     schema: Any, base_url: str, headers: dict[str, str], checks: list[Any], statuses: Counter[int]
 ) -> list[str]:
-    """Random ids never name a key: create real ones, revoke them and list them, validated too."""
+    """Random ids never name a key: create real ones, change, rotate, revoke and list them,
+    validated too (the links of createApiKey's 201, followed by hand)."""
     ops = {op.label: op for op in (r.ok() for r in schema.get_all_operations())}
     create, revoke = ops["POST /api/v1/apikeys"], ops["DELETE /api/v1/apikeys/{id}"]
     listing = ops["GET /api/v1/apikeys"]
+    get, patch = ops["GET /api/v1/apikeys/{id}"], ops["PATCH /api/v1/apikeys/{id}"]
+    rotate, audit = ops["POST /api/v1/apikeys/{id}/rotate"], ops["GET /api/v1/audit"]
     failures = []
     for name in ("round trip", " padded ", "ü" * 100):
         calls = [create.Case(body={"name": name}, media_type="application/json")]
         try:
             created = calls[0].call_and_validate(base_url=base_url, headers=headers, checks=checks)
             key_id = created.json()["id"]
+            patched = {"expiresAt": "2030-01-01T00:00:00Z", "allowedCidrs": ["10.0.0.0/8"]}
             for case in (
+                get.Case(path_parameters={"id": key_id}),
+                patch.Case(
+                    path_parameters={"id": key_id}, body=patched, media_type="application/json"
+                ),
+                rotate.Case(
+                    path_parameters={"id": key_id},
+                    body={"overlapSeconds": 0},
+                    media_type="application/json",
+                ),
+                audit.Case(query={"Action": "apikey.rotate"}),
                 revoke.Case(path_parameters={"id": key_id}),
                 revoke.Case(path_parameters={"id": key_id}),
                 listing.Case(query={"IsActive": "false", "CpOrd": "revokedAt", "TpOrd": "Asc"}),
+                listing.Case(query={"CpOrd": "lastUsedAt"}),
             ):
                 response = case.call_and_validate(base_url=base_url, headers=headers, checks=checks)
                 statuses[response.status_code] += 1

@@ -35,7 +35,9 @@ async def test_revoke_answers_200_with_the_revoked_key(
     assert response.status == 200
     assert response.content_type == "application/json"
     body = await response.json()
-    assert set(body) == {"id", "name", "isActive", "createdAt", "revokedAt"}
+    assert set(body) == {"id", "name", "isActive", "createdAt", "revokedAt"} | {
+        "expiresAt", "lastUsedAt", "allowedCidrs",  # SPEC §8's key object
+    }  # fmt: skip
     assert body["id"] == created["id"]
     assert body["name"] == "to revoke"
     assert body["isActive"] is False
