@@ -10,6 +10,7 @@ from gateway.config import Config
 from gateway.db import pg_pool_ctx
 from gateway.health import setup_health
 from gateway.keys import CONFIG, SECRET_BOX, TOKENS
+from gateway.lastused import last_used_ctx
 from gateway.metrics import setup_metrics
 from gateway.middlewares import request_context
 from gateway.proxy import setup_proxy
@@ -35,6 +36,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(pg_pool_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(caches_ctx)  # keys, source sets, their listener
+    app.cleanup_ctx.append(last_used_ctx)  # batched lastUsedAt; flushed at shutdown
     setup_proxy(app, config)  # upstream session (cleanup_ctx) and the ingest route
     setup_admin(app)
     setup_health(app)  # /healthz, /readyz

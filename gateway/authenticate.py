@@ -15,12 +15,15 @@ from aiohttp import web
 
 from gateway.apikeys import KeyRecord, hash_key, is_well_formed
 from gateway.errors import (
+    ExpiredApiKey,
     InvalidApiKey,
+    IpNotAllowed,
     MissingApiKey,
     PayloadTooLarge,
     TenantMismatch,
 )
-from gateway.keys import KEY_CACHE, SOURCE_CACHE
+from gateway.headers import sender_address
+from gateway.keys import KEY_CACHE, LAST_USED, PROXY, SOURCE_CACHE
 from gateway.signatures import SignedHeaders, check_timestamp, parse_signed_headers, verify
 from gateway.sources import SourceRecord
 
@@ -61,7 +64,7 @@ async def authenticate(request: web.Request, body_limit: int) -> Caller:
     if source is None:
         if not sent:
             raise MissingApiKey()
-        key = await _key(request.app, sent, path_tenant)
+        key = await _key(request, sent, path_tenant)
         return Caller(key.tenant_id_str, key, None, None)
     length = request.content_length
     if length is not None and length > body_limit:
@@ -72,18 +75,32 @@ async def authenticate(request: web.Request, body_limit: int) -> Caller:
     if source.require_api_key or sent:
         if not sent:
             raise MissingApiKey()
-        checked = await _key(request.app, sent, path_tenant)
+        checked = await _key(request, sent, path_tenant)
     # The path's tenant id is 8-4-4-4-12 hex (gateway.paths): lower case is its canonical form.
     return Caller(path_tenant.lower(), checked, source, signed)
 
 
-async def _key(app: web.Application, key: str, path_tenant: str) -> KeyRecord:
-    """§2 steps 3-4: a well-formed key, valid and of the path's tenant."""
+async def _key(request: web.Request, key: str, path_tenant: str) -> KeyRecord:
+    """§2 steps 3-4 and §8: a well-formed key, valid, unexpired, of the path's tenant, used
+    from an address it allows (docs/decisions.md, "Keys: order of the ingest checks")."""
+    app = request.app
     record = await app[KEY_CACHE].resolve(hash_key(key))
     if record is None or record.revoked:
         raise InvalidApiKey()
+    # Compared with the clock now, not when the entry was cached: an L1 entry never outlives
+    # the key's expiry, even on a process that missed every invalidation.
+    if record.expires_at is not None and record.expires_at <= time():
+        raise ExpiredApiKey()
     if not _same_tenant(path_tenant, record):
         raise TenantMismatch()
+    if record.allowed is not None:
+        trusted = app[PROXY].trusted
+        sender = sender_address(
+            request.remote, request.headers.getall("X-Forwarded-For", ()), trusted
+        )
+        if not record.admits(sender):
+            raise IpNotAllowed()
+    app[LAST_USED].note(record.key_id_str)
     return record
 
 

@@ -75,6 +75,7 @@ class Config:
     data_dir: str
     metrics_dir: str
     secrets_key: tuple[str, ...]
+    last_used_flush_interval: float
 
     @property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -107,6 +108,7 @@ _POSITIVE = {
     "keepalive_timeout",
     "max_connections",
     "jwt_max_lifetime",
+    "last_used_flush_interval",
 }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 class GatewayError(Exception):
     status = 500
     code = "internal_error"
+    reason: str = ""  # the rejection log's exact cause when it differs from `code` (SPEC §7)
     message = "The gateway could not handle this request."
 
     def __init__(self, message: str | None = None, *, headers: Mapping[str, str] | None = None):
@@ -43,6 +44,12 @@ class InvalidApiKey(GatewayError):
     status, code, message = 401, "invalid_api_key", "The API key is not valid."
 
 
+class ExpiredApiKey(InvalidApiKey):
+    """Answers exactly like an unknown key (no oracle); the exact cause is for the tenant."""
+
+    reason = "expired_api_key"
+
+
 class MissingSignature(GatewayError):
     status, code = 401, "missing_signature"
     message = "The request's signature header is missing or malformed."
@@ -64,6 +71,11 @@ class Forbidden(GatewayError):
 
 class TenantMismatch(GatewayError):
     status, code, message = 403, "tenant_mismatch", "The API key belongs to another tenant."
+
+
+class IpNotAllowed(GatewayError):
+    status, code = 403, "ip_not_allowed"
+    message = "The API key may not be used from this address."
 
 
 class NotFound(GatewayError):

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the modules below import this one: their types are for anno
     from gateway.db import Database
     from gateway.keycache import KeyCache
     from gateway.l2 import RedisL2
+    from gateway.lastused import LastUsed
     from gateway.metrics import Metrics
     from gateway.proxy import ProxySettings
     from gateway.secretbox import SecretBox
@@ -32,6 +33,7 @@ TOKENS: web.AppKey[TokenVerifier] = web.AppKey("tokens")
 DB: web.AppKey[Database] = web.AppKey("db")
 L2: web.AppKey[RedisL2[KeyRecord]] = web.AppKey("l2")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
+LAST_USED: web.AppKey[LastUsed] = web.AppKey("last_used")
 SOURCE_L2: web.AppKey[RedisL2[TenantSources]] = web.AppKey("source_l2")
 SOURCE_CACHE: web.AppKey[SourceCache] = web.AppKey("source_cache")
 SECRET_BOX: web.AppKey[SecretBox] = web.AppKey("secret_box")
