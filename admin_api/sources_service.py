@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from admin_api.audit import Actor, AuditEntry, entry
 from admin_api.pagination import PageRequest
 from admin_api.service import require_writer, validate_name
 from admin_api.sources_store import NewSource, SourceExists, SourceRow, SourceStore
@@ -56,7 +57,9 @@ class SourceService:
         self._l2 = l2
         self._cache = cache
 
-    async def create(self, principal: Principal, body: Any) -> SourceResult:
+    async def create(
+        self, principal: Principal, body: Any, actor: Actor | None = None
+    ) -> SourceResult:
         await self._writer(principal)
         new = NewSource(
             name=validate_name(body),
@@ -69,7 +72,11 @@ class SourceService:
         secret, generated = _secret(body, new.provider)
         ciphertext = self._box.encrypt(secret.encode())
         try:
-            row = await self._store.insert(uuid.uuid4(), principal.tenant_id, new, ciphertext)
+            source_id = uuid.uuid4()
+            audit = _audit(
+                principal, actor, "source.create", source_id, name=new.name, provider=new.provider
+            )
+            row = await self._store.insert(source_id, principal.tenant_id, new, ciphertext, audit)
         except SourceExists:
             raise SourceConflict() from None
         await self._changed(principal, row.id, "source created")
@@ -87,7 +94,9 @@ class SourceService:
             raise await self._missing(principal, source_id)
         return row
 
-    async def patch(self, principal: Principal, raw_id: str, body: Any) -> SourceRow:
+    async def patch(
+        self, principal: Principal, raw_id: str, body: Any, actor: Actor | None = None
+    ) -> SourceRow:
         await self._writer(principal)
         source_id = _parse_uuid(raw_id)
         if not isinstance(body, dict):
@@ -101,30 +110,39 @@ class SourceService:
             changes["tolerance_seconds"] = _int(body, "toleranceSeconds", *TOLERANCE)
         if body.get("dedupSeconds") is not None:
             changes["dedup_seconds"] = _int(body, "dedupSeconds", *DEDUP)
-        row = await self._store.patch(source_id, principal.tenant_id, changes)
+        audit = _audit(principal, actor, "source.patch", source_id, **changes)
+        row = await self._store.patch(source_id, principal.tenant_id, changes, audit)
         if row is None:
             raise await self._missing(principal, source_id)
         await self._changed(principal, row.id, "source changed")
         return await self._store.with_secrets(row)
 
-    async def rotate(self, principal: Principal, raw_id: str, body: Any) -> SourceResult:
+    async def rotate(
+        self, principal: Principal, raw_id: str, body: Any, actor: Actor | None = None
+    ) -> SourceResult:
         current = await self._active(principal, raw_id)
         if not isinstance(body, dict):
             raise ValidationFailed("The body must be a JSON object.")
         overlap = _int(body, "overlapSeconds", *OVERLAP)
         secret, generated = _secret(body, current.provider)
         ciphertext = self._box.encrypt(secret.encode())
-        if not await self._store.rotate(current.id, principal.tenant_id, ciphertext, overlap):
+        audit = _audit(principal, actor, "source.rotate", current.id, overlapSeconds=overlap)
+        if not await self._store.rotate(
+            current.id, principal.tenant_id, ciphertext, overlap, audit
+        ):
             raise await self._missing(principal, current.id)  # deactivated meanwhile
         await self._changed(principal, current.id, "source secret rotated")
         row = await self._store.get(current.id, principal.tenant_id)
         assert row is not None  # sources are never deleted
         return SourceResult(row, secret if generated else None)
 
-    async def deactivate(self, principal: Principal, raw_id: str) -> SourceRow:
+    async def deactivate(
+        self, principal: Principal, raw_id: str, actor: Actor | None = None
+    ) -> SourceRow:
         await self._writer(principal)
         source_id = _parse_uuid(raw_id)
-        row = await self._store.deactivate(source_id, principal.tenant_id)
+        audit = _audit(principal, actor, "source.deactivate", source_id)
+        row = await self._store.deactivate(source_id, principal.tenant_id, audit)
         if row is None:
             raise await self._missing(principal, source_id)
         await self._changed(principal, row.id, "source deactivated")
@@ -236,3 +254,10 @@ def _int(body: dict[str, Any], name: str, lo: int, hi: int, default: int) -> int
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise ValidationFailed(f"{name} must be a whole number from {lo} to {hi}.", field=name)
     return value
+
+
+def _audit(
+    principal: Principal, actor: Actor | None, action: str, source_id: uuid.UUID, **details: Any
+) -> AuditEntry:
+    who = actor if actor is not None else Actor.of(principal)
+    return entry(who, principal.tenant_id, action, source_id, **details)

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from admin_api.audit import AuditEntry
 from admin_api.pagination import PageRequest
 from gateway.db import QUERIES, Database
 
@@ -77,14 +78,21 @@ class SourceStore:
         self._db = db
 
     async def insert(
-        self, source_id: uuid.UUID, tenant_id: uuid.UUID, new: NewSource, ciphertext: bytes
+        self,
+        source_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        new: NewSource,
+        ciphertext: bytes,
+        audit: AuditEntry | None = None,
     ) -> SourceRow:
         """The source and its first secret in one statement (the row without its secrets: see
         `with_secrets`). SourceExists on a second active source for the token."""
         args: tuple[Any, ...] = (new.name, new.provider, new.token, new.require_api_key)
         args += (new.tolerance_seconds, new.dedup_seconds, uuid.uuid4(), ciphertext)
         try:
-            row = await self._db.fetchrow(QUERIES["insert_source"], source_id, tenant_id, *args)
+            row = await self._audited(
+                "fetchrow", QUERIES["insert_source"], (source_id, tenant_id, *args), audit
+            )
         except asyncpg.UniqueViolationError:
             raise SourceExists() from None
         assert row is not None
@@ -112,31 +120,59 @@ class SourceStore:
         return total, [SourceRow.of(r, secrets.get(r["id"], ())) for r in rows]
 
     async def patch(
-        self, source_id: uuid.UUID, tenant_id: uuid.UUID, changes: dict[str, Any]
+        self,
+        source_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        changes: dict[str, Any],
+        audit: AuditEntry | None = None,
     ) -> SourceRow | None:
         """None when there is no active source with this id for the tenant (the row without
         its secrets otherwise)."""
         fields = ("name", "require_api_key", "tolerance_seconds", "dedup_seconds")
         values = [changes.get(f) for f in fields]
-        row = await self._db.fetchrow(QUERIES["patch_source"], source_id, tenant_id, *values)
+        row = await self._audited(
+            "fetchrow", QUERIES["patch_source"], (source_id, tenant_id, *values), audit
+        )
         return None if row is None else SourceRow.of(row)
 
     async def rotate(
-        self, source_id: uuid.UUID, tenant_id: uuid.UUID, ciphertext: bytes, overlap: int
+        self,
+        source_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        ciphertext: bytes,
+        overlap: int,
+        audit: AuditEntry | None = None,
     ) -> bool:
         """Add a secret; older ones end at now + overlap (never later than they would). False
         when there is no active source with this id for the tenant."""
         query = QUERIES["rotate_source_secret"]
-        done = await self._db.fetchval(
-            query, source_id, tenant_id, uuid.uuid4(), ciphertext, overlap
-        )
+        args = (source_id, tenant_id, uuid.uuid4(), ciphertext, overlap)
+        done = await self._audited("fetchval", query, args, audit)
         return done is not None
 
-    async def deactivate(self, source_id: uuid.UUID, tenant_id: uuid.UUID) -> SourceRow | None:
+    async def deactivate(
+        self, source_id: uuid.UUID, tenant_id: uuid.UUID, audit: AuditEntry | None = None
+    ) -> SourceRow | None:
         """One atomic statement: of two concurrent deactivations, exactly one gets the row
         (without its secrets)."""
-        row = await self._db.fetchrow(QUERIES["deactivate_source"], source_id, tenant_id)
+        query = QUERIES["deactivate_source"]
+        row = await self._audited("fetchrow", query, (source_id, tenant_id), audit)
         return None if row is None else SourceRow.of(row)
+
+    async def _audited(
+        self, method: str, query: str, args: tuple[Any, ...], audit: AuditEntry | None
+    ) -> Any:
+        """The change and its audit row in one transaction (no row changed: no audit row)."""
+        if audit is None:
+            return await getattr(self._db, method)(query, *args)
+
+        async def work(conn: asyncpg.Connection) -> Any:
+            result = await getattr(conn, method)(query, *args)
+            if result is not None:
+                await audit.write(conn)
+            return result
+
+        return await self._db.in_transaction(work)
 
     async def with_secrets(self, row: SourceRow) -> SourceRow:
         """The row with its secrets' ids and times (read after a change has been announced,

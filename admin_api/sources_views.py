@@ -12,7 +12,7 @@ from admin_api.pagination import parse_page_request
 from admin_api.sources_service import SORT_FIELDS, SourceResult, SourceService
 from admin_api.sources_store import SourceRow, SourceStore
 from admin_api.store import KeyStore
-from admin_api.views import timestamp
+from admin_api.views import actor_of, timestamp
 from gateway.errors import ValidationFailed
 from gateway.keys import DB, SECRET_BOX, SOURCE_CACHE, SOURCE_L2
 from gateway.middlewares import json_response
@@ -70,7 +70,9 @@ def _created(result: SourceResult) -> web.Response:
 
 async def create_source(request: web.Request) -> web.Response:
     principal = bearer_principal(request)
-    result = await source_service(request).create(principal, await _body(request))
+    result = await source_service(request).create(
+        principal, await _body(request), actor_of(request, principal)
+    )
     return _created(result)
 
 
@@ -90,20 +92,26 @@ async def get_source(request: web.Request) -> web.Response:
 async def patch_source(request: web.Request) -> web.Response:
     principal = bearer_principal(request)
     source_id = request.match_info["source_id"]
-    row = await source_service(request).patch(principal, source_id, await _body(request))
+    row = await source_service(request).patch(
+        principal, source_id, await _body(request), actor_of(request, principal)
+    )
     return json_response(source_json(row))
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
     principal = bearer_principal(request)
     source_id = request.match_info["source_id"]
-    result = await source_service(request).rotate(principal, source_id, await _body(request))
+    result = await source_service(request).rotate(
+        principal, source_id, await _body(request), actor_of(request, principal)
+    )
     return _created(result)
 
 
 async def deactivate_source(request: web.Request) -> web.Response:
     principal = bearer_principal(request)
-    row = await source_service(request).deactivate(principal, request.match_info["source_id"])
+    row = await source_service(request).deactivate(
+        principal, request.match_info["source_id"], actor_of(request, principal)
+    )
     return json_response(source_json(row))
 
 

@@ -2,8 +2,11 @@
 
 Builds the real app with `create_app` (so the KeyCache and its listener are wired exactly as in
 production), then obeys lines on stdin:
-    watch <hash hex>   resolve the key until it is accepted ("active <hex>"), then keep resolving
-                       every 0.5 ms until it is rejected ("flip <hex> <time.monotonic()>")
+    watch <hash hex> [<address>]
+                       resolve the key until it is accepted ("active <hex>"), then keep resolving
+                       every 0.5 ms until it is rejected ("flip <hex> <time.monotonic()>");
+                       accepted = as the ingest check says: not revoked, not expired, and (with
+                       an address) allowed from it
     source <tenant> <token> <HMAC key hex>
                        the same for a source: accepted while (tenant, token) has an active
                        source with that key among its unexpired secrets ("active <token>", ...)
@@ -15,6 +18,7 @@ parent can compare the flip times with its own clock.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import sys
 import time
@@ -23,6 +27,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import load_config
+from gateway.headers import Address
 from gateway.keycache import KeyCache
 from gateway.keys import KEY_CACHE, SOURCE_CACHE
 from gateway.sourcecache import SourceCache
@@ -30,14 +35,15 @@ from gateway.sourcecache import SourceCache
 POLL = 0.0005
 
 
-async def watch(cache: KeyCache, key_hash: bytes) -> None:
+async def watch(cache: KeyCache, key_hash: bytes, address: str | None = None) -> None:
     """Traffic, not a wait: each resolve() is what a request would do. Bounded at 30 s."""
     deadline = time.monotonic() + 30
+    sender = None if address is None else ipaddress.ip_address(address)
     # Simulated requests, not a wait for an event:
-    while not await accepted(cache, key_hash):  # noqa: ASYNC110
+    while not await accepted(cache, key_hash, sender):  # noqa: ASYNC110
         await asyncio.sleep(POLL)
     emit(f"active {key_hash.hex()}")
-    while await accepted(cache, key_hash) and time.monotonic() < deadline:  # noqa: ASYNC110
+    while await accepted(cache, key_hash, sender) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(POLL)
     emit(f"flip {key_hash.hex()} {time.monotonic():.6f}")
 
@@ -57,9 +63,11 @@ async def source_accepts(cache: SourceCache, tenant: str, token: str, key: bytes
     return source is not None and key in source.keys_at(time.time())
 
 
-async def accepted(cache: KeyCache, key_hash: bytes) -> bool:
+async def accepted(cache: KeyCache, key_hash: bytes, sender: Address | None = None) -> bool:
     record = await cache.resolve(key_hash)
-    return record is not None and not record.revoked
+    if record is None or record.revoked or record.expired(time.time()):
+        return False
+    return sender is None or record.admits(sender)
 
 
 def emit(line: str) -> None:
@@ -86,7 +94,8 @@ async def main(settings: dict[str, object]) -> None:
         if command == "quit":
             break
         if command == "watch":
-            task = asyncio.create_task(watch(cache, bytes.fromhex(arg)))
+            key_hash, _, address = arg.partition(" ")
+            task = asyncio.create_task(watch(cache, bytes.fromhex(key_hash), address or None))
         elif command == "source":
             tenant, token, key = arg.split()
             task = asyncio.create_task(watch_source(sources, tenant, token, bytes.fromhex(key)))
