@@ -45,7 +45,7 @@ class Actor:
     def of(
         cls, principal: Principal, request_id: str | None = None, ip: str | None = None
     ) -> Actor:
-        role = None if principal.role is None else principal.role.name.title()
+        role = None if principal.role is None else principal.role.label
         return cls(principal.subject or "unknown", role, request_id, ip)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import asyncpg
 import jwt
 import pytest
 
@@ -270,3 +271,20 @@ def test_start_up_line_says_which_store_was_not_reached() -> None:
         ", 1 worker, PostgreSQL db.internal:6543/hooks, Redis cache.internal:6379/2 (not reached)"
     )
     assert "hunter2" not in line and "app" not in line.split("serving on")[1]
+
+
+async def test_tenant_commands_are_audited_with_actor_cli(
+    cli_env: dict[str, str], db: asyncpg.Connection
+) -> None:
+    tenant = uuid.uuid4()
+    for args in (["create", "--name", "Audited", "--id", str(tenant)], ["deactivate", str(tenant)]):
+        done = await asyncio.to_thread(run, cli_env, "tenant", *args)
+        assert done.returncode == 0, done.stderr
+
+    rows = await db.fetch(
+        "SELECT actor, action, target_id FROM audit_log WHERE tenant_id = $1 ORDER BY at", tenant
+    )
+    assert [(r["actor"], r["action"], r["target_id"]) for r in rows] == [
+        ("cli", "tenant.create", str(tenant)),
+        ("cli", "tenant.deactivate", str(tenant)),
+    ]

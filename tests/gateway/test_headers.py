@@ -198,3 +198,21 @@ def test_response_keeps_end_to_end_headers_and_drops_hop_by_hop() -> None:
         ("Set-Cookie", "b=2"),
         ("Retry-After", "30"),
     ]
+
+
+def test_the_sender_is_the_peer_unless_the_peer_is_a_trusted_proxy() -> None:
+    import ipaddress
+
+    from gateway.headers import sender_address
+
+    trusted = [ipaddress.ip_network("10.0.0.0/8")]
+    ip = ipaddress.ip_address
+    assert sender_address("192.0.2.1", ["203.0.113.5"], trusted) == ip("192.0.2.1")
+    assert sender_address("10.0.0.1", ["203.0.113.5, 10.9.9.9"], trusted) == ip("203.0.113.5")
+    assert sender_address("10.0.0.1", ["198.51.100.1, 203.0.113.5"], trusted) == ip("203.0.113.5")
+    assert sender_address("10.0.0.1", ["198.51.100.1", "203.0.113.5"], trusted) == ip("203.0.113.5")
+    assert sender_address("10.0.0.1", [], trusted) == ip("10.0.0.1")
+    assert sender_address("10.0.0.1", ["10.0.0.2"], trusted) == ip("10.0.0.2")
+    assert sender_address("10.0.0.1", ["not-an-ip"], trusted) is None
+    assert sender_address("::ffff:192.0.2.1", [], trusted) == ip("192.0.2.1")
+    assert sender_address(None, [], trusted) is None
