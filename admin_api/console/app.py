@@ -10,9 +10,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from admin_api.console import keys, operator, sign_in
+from admin_api.console import audit_page, key_page, keys, operator, sign_in
 from admin_api.console.middleware import console_middleware
 from admin_api.console.render import STATIC_URLS
+from admin_api.console.timewords import ago, until
 from admin_api.views import timestamp
 
 HERE = Path(__file__).parent
@@ -27,7 +28,7 @@ def create_console_app() -> web.Application:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
-        filters={"when": display_time, "iso": iso_time},
+        filters={"when": display_time, "iso": iso_time, "ago": ago, "until": until},
         context_processors=[aiohttp_jinja2.request_processor],
     )
     console[STATIC_URLS] = {p.name: _versioned(p) for p in STATIC.iterdir() if p.is_file()}
@@ -40,6 +41,10 @@ def create_console_app() -> web.Application:
     console.router.add_post("/keys", keys.create_key, name="create_key")
     console.router.add_get("/keys/new", keys.new_key_page, name="new_key")
     console.router.add_post("/keys/{key_id}/revoke", keys.revoke_key, name="revoke_key")
+    console.router.add_get("/keys/{key_id}", key_page.key_page, name="key")
+    console.router.add_post("/keys/{key_id}", key_page.change_key, name="change_key")
+    console.router.add_post("/keys/{key_id}/rotate", key_page.rotate_key, name="rotate_key")
+    console.router.add_get("/audit", audit_page.audit_console_page, name="audit")
     console.router.add_get("/operator", operator.operator_page, name="operator")
     console.router.add_get("/operator/metrics.json", operator.metrics_json, name="operator_metrics")
     console.router.add_static("/static", STATIC, name="static", append_version=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -47,6 +48,7 @@ async def keys_page(request: web.Request) -> web.Response:
         session,
         page=page,
         rows=rows,
+        now=datetime.now(UTC),
         total=total,
         problem=problem,
         confirm=confirm,

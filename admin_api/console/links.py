@@ -22,8 +22,17 @@ COLUMNS = (
     ("isActive", "Status"),
     ("createdAt", "Created"),
     ("revokedAt", "Revoked"),
+    ("expiresAt", "Expires"),
+    ("lastUsedAt", "Last used"),
 )
-_FIRST_DIRECTION = {"name": False, "isActive": True, "createdAt": True, "revokedAt": True}
+_FIRST_DIRECTION = {
+    "name": False,
+    "isActive": True,
+    "createdAt": True,
+    "revokedAt": True,
+    "expiresAt": False,
+    "lastUsedAt": True,
+}
 
 
 @dataclass(frozen=True, slots=True)

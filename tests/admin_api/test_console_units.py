@@ -84,3 +84,32 @@ def test_paging_counts_and_edges() -> None:
     assert past.prev_href == "/console/keys?Pg=3" and past.next_href is None
     empty = links.paging(base, PageRequest(sort="createdAt"), 0)
     assert (empty.first_item, empty.last_item, empty.pages) == (0, 0, 1)
+
+
+def test_times_in_words() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from admin_api.console.timewords import ago, until
+
+    now = datetime(2026, 7, 3, 12, 0, tzinfo=UTC)
+    assert ago(None, now) == "Never"
+    assert ago(now - timedelta(seconds=20), now) == "just now"
+    assert ago(now - timedelta(minutes=1, seconds=5), now) == "1 minute ago"
+    assert ago(now - timedelta(minutes=3, seconds=59), now) == "3 minutes ago"
+    assert ago(now - timedelta(hours=5), now) == "5 hours ago"
+    assert ago(now - timedelta(days=2, hours=3), now) == "2 days ago"
+    assert until(now + timedelta(minutes=59, seconds=30), now) == "in 59 minutes"
+    assert until(now + timedelta(days=1), now) == "in 1 day"
+    assert until(now - timedelta(minutes=2), now) == "2 minutes ago"
+
+
+def test_the_key_form_sends_only_what_changed() -> None:
+    from admin_api.console.key_page import patch_body
+
+    same = {"name": "n", "expires": "2030-01-01T10:00", "allowed": "10.0.0.0/8\n"}
+    assert patch_body(same, "2030-01-01T10:00", "10.0.0.0/8") == {"name": "n"}
+    cleared = {"name": "n", "expires": "", "allowed": " "}
+    assert patch_body(cleared, "2030-01-01T10:00", "10.0.0.0/8") == {
+        "name": "n", "expiresAt": None, "allowedCidrs": None,
+    }  # fmt: skip
+    assert patch_body(same, "", "")["expiresAt"] == "2030-01-01T10:00:00Z"
