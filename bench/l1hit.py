@@ -27,7 +27,14 @@ class _OneRow:
     """PostgreSQL as the cache sees it: every key exists (asked once, on the first miss)."""
 
     async def fetchrow(self, query: str, *args: Any) -> Any:
-        return {"id": uuid.uuid4(), "tenant_id": uuid.uuid4(), "revoked": False}
+        return {
+            "id": uuid.uuid4(),
+            "tenant_id": uuid.uuid4(),
+            "revoked": False,
+            "expires_at": None,
+            "allowed_cidrs": None,
+            "read_at": time.time(),
+        }
 
 
 class _EmptyRedis:
