@@ -119,12 +119,12 @@ async def patch_key(request: web.Request) -> web.Response:
 async def rotate_key(request: web.Request) -> web.Response:
     principal = bearer_principal(request)
     body = await json_body(request, empty={})
-    created, _old = await key_service(request).rotate(
+    created, old = await key_service(request).rotate(
         principal, request.match_info["key_id"], body, actor_of(request, principal)
     )
     data = key_json(created.row) | {
         "key": created.key,
-        "replaces": request.match_info["key_id"].lower(),
+        "replaces": str(old.id),
     }
     response = json_response(data, status=201)
     response.headers["Location"] = f"/api/v1/apikeys/{created.row.id}"

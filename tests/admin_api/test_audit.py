@@ -138,3 +138,14 @@ async def test_a_change_whose_audit_row_cannot_be_written_does_not_happen(
     finally:
         name = f"refuse_{actor.replace('-', '_')}"
         await db.execute(f"DROP TRIGGER {name} ON audit_log; DROP FUNCTION {name}();")
+
+
+async def test_a_key_typed_into_a_name_is_redacted_from_the_audit_row(
+    client: TestClient, tenant: uuid.UUID, auth: Callable[..., dict[str, str]]
+) -> None:
+    owner = auth(tenant)
+    typed = "hks_" + "ab" * 16
+    r = await client.post(APIKEYS, json={"name": f"oops {typed}"}, headers=owner)
+    assert r.status == 201
+    item = (await audit_items(client, owner))["items"][0]
+    assert typed not in str(item) and item["details"]["name"] == "oops [redacted]"

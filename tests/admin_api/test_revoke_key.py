@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from gateway.app import create_app
 from gateway.config import Config
+from gateway.keyrecord import KEY_CODEC, KeyRecord
 from tests.admin_api.conftest import (
     APIKEYS,
     CreateKey,
@@ -137,7 +138,8 @@ async def test_revoke_writes_a_revoked_marker_and_publishes_the_hash(
     response = await client.delete(f"{APIKEYS}/{created['id']}", headers=owner)
 
     assert response.status == 200
-    assert await redis.get(marker_key) == f"1:{uuid.UUID(created['id']).hex}:{tenant.hex}".encode()
+    marker = await redis.get(marker_key)
+    assert KEY_CODEC.decode(marker) == KeyRecord(created["id"], str(tenant), revoked=True)
     ttl = await redis.ttl(marker_key)
     assert 0 < ttl <= config.redis_key_ttl
     assert await invalidations.wait_for(digest), invalidations.seen
