@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from admin_api.openapi_patterns import stripped_choice_pattern, stripped_text_pattern
 from admin_api.openapi_sources import PATHS as SOURCE_PATHS
 from admin_api.openapi_sources import SCHEMAS as SOURCE_SCHEMAS
-from admin_api.pagination import MAX_PAGE_SIZE, SORT_FIELDS
-from admin_api.service import NAME_MAX
+from admin_api.pagination import BOOLEANS, DIRECTIONS, MAX_DIGITS, MAX_PAGE_SIZE, SORT_FIELDS
+from admin_api.service import KEY_ID_FORM, NAME_MAX
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -30,6 +32,9 @@ _AUTH_ERRORS = {
     "404": _error("The token's tenant does not exist or is not active."),
     "503": _error("The key database is unavailable; retry."),
 }
+_MAX_NUMBER = 10**MAX_DIGITS - 1
+_NUMBER_FORM = f"Up to {MAX_DIGITS} decimal digits; surrounding whitespace is ignored."
+_CHOICE_FORM = "any case, surrounding whitespace ignored"
 _TIMESTAMP = {"type": "string", "format": "date-time", "example": "2026-07-03T14:32:00.000Z"}
 
 
@@ -41,6 +46,17 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
         "schema": schema,
         "description": description,
     }
+
+
+def _choice(accepted: Iterable[str], shown: list[str], default: str | None) -> dict[str, Any]:
+    """A word matched as the parser matches it (trimmed, any case), so the schema allows exactly
+    what the server accepts; the canonical spellings are the examples."""
+    schema = {"type": "string", "pattern": stripped_choice_pattern(accepted), "examples": shown}
+    return schema | ({"default": default} if default is not None else {})
+
+
+_ID = {"type": "string", "format": "uuid", "pattern": f"^{KEY_ID_FORM.pattern}$"}
+_KEY_ID_OF_BODY = {"id": "$response.body#/id"}
 
 
 DOCUMENT: dict[str, Any] = {
@@ -62,20 +78,28 @@ DOCUMENT: dict[str, Any] = {
                     _query(
                         "Qt",
                         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10},
-                        "Items per page.",
+                        f"Items per page. {_NUMBER_FORM}",
                     ),
-                    _query("Pg", {"type": "integer", "minimum": 1, "default": 1}, "1-based page."),
+                    _query(
+                        "Pg",
+                        {"type": "integer", "minimum": 1, "maximum": _MAX_NUMBER, "default": 1},
+                        f"1-based page; a page past the end is empty. {_NUMBER_FORM}",
+                    ),
                     _query(
                         "CpOrd",
-                        {"type": "string", "enum": list(SORT_FIELDS), "default": "id"},
-                        "Sort field (case-insensitive); ties are broken by id.",
+                        _choice(SORT_FIELDS, list(SORT_FIELDS), "id"),
+                        f"Sort field ({_CHOICE_FORM}); ties are broken by id.",
                     ),
                     _query(
                         "TpOrd",
-                        {"type": "string", "enum": ["Asc", "Desc"], "default": "Desc"},
-                        "Sort direction (case-insensitive).",
+                        _choice(DIRECTIONS, ["Asc", "Desc"], "Desc"),
+                        f"Sort direction ({_CHOICE_FORM}).",
                     ),
-                    _query("IsActive", {"type": "boolean"}, "true: active keys; false: revoked."),
+                    _query(
+                        "IsActive",
+                        _choice(BOOLEANS, ["true", "false"], None),
+                        f"true: active keys; false: revoked ({_CHOICE_FORM}).",
+                    ),
                 ],
                 "responses": {
                     "200": _json("KeyPage", "One page of keys and the total matching count."),
@@ -97,6 +121,18 @@ DOCUMENT: dict[str, Any] = {
                     "201": {
                         **_json("CreatedKey", "The key was created."),
                         "headers": {"Location": {"schema": {"type": "string"}}},
+                        "links": {
+                            "RevokeCreatedKey": {
+                                "operationId": "revokeApiKey",
+                                "parameters": _KEY_ID_OF_BODY,
+                                "description": "Revoke the key just created.",
+                            },
+                            "ListActiveKeys": {
+                                "operationId": "listApiKeys",
+                                "parameters": {"IsActive": "true", "CpOrd": "createdAt"},
+                                "description": "Active keys, the newest (this one) first.",
+                            },
+                        },
                     },
                     "400": _error("The body is not a JSON object with a valid name."),
                     "403": _error("The token's role may not create keys (Viewer or unknown)."),
@@ -113,11 +149,26 @@ DOCUMENT: dict[str, Any] = {
                         "name": "id",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "format": "uuid"},
+                        "schema": _ID,
+                        "description": "The key's id in the 8-4-4-4-12 hex form (any case).",
                     }
                 ],
                 "responses": {
-                    "200": _json("Key", "The key is revoked."),
+                    "200": {
+                        **_json("Key", "The key is revoked."),
+                        "links": {
+                            "RevokeAgain": {
+                                "operationId": "revokeApiKey",
+                                "parameters": _KEY_ID_OF_BODY,
+                                "description": "A revoked key is gone: revoking it again is 404.",
+                            },
+                            "ListRevokedKeys": {
+                                "operationId": "listApiKeys",
+                                "parameters": {"IsActive": "false", "CpOrd": "revokedAt"},
+                                "description": "Revoked keys, the latest revocation first.",
+                            },
+                        },
+                    },
                     "403": _error("The key belongs to another tenant, or the role may not revoke."),
                     **_AUTH_ERRORS,
                     "404": _error("Not a UUID, no such key, already revoked, or unknown tenant."),
@@ -134,9 +185,12 @@ DOCUMENT: dict[str, Any] = {
                 "properties": {
                     "name": {
                         "type": "string",
-                        "minLength": 1,
-                        "maxLength": NAME_MAX,
-                        "description": "Trimmed; no control characters.",
+                        # Exact: surrounding whitespace (any amount) is trimmed, then 1..NAME_MAX
+                        # characters without control characters; so no minLength/maxLength.
+                        "pattern": stripped_text_pattern(NAME_MAX),
+                        "description": f"Trimmed of surrounding whitespace, then 1 to {NAME_MAX} "
+                        "characters, none a control character (Unicode category Cc).",
+                        "examples": ["CI deploys"],
                     }
                 },
             },
@@ -144,7 +198,7 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "required": ["id", "name", "isActive", "createdAt", "revokedAt"],
                 "properties": {
-                    "id": {"type": "string", "format": "uuid"},
+                    "id": _ID,
                     "name": {"type": "string"},
                     "isActive": {"type": "boolean"},
                     "createdAt": _TIMESTAMP,
@@ -156,7 +210,7 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "required": ["id", "name", "key", "createdAt"],
                 "properties": {
-                    "id": {"type": "string", "format": "uuid"},
+                    "id": _ID,
                     "name": {"type": "string"},
                     "key": {"type": "string", "pattern": "^hks_[0-9a-f]{32}$"},
                     "createdAt": _TIMESTAMP,

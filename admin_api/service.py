@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import unicodedata
 import uuid
@@ -20,6 +21,11 @@ from gateway.tokens import Principal, Role
 log = logging.getLogger(__name__)
 
 NAME_MAX = 100
+# A key id in the canonical 8-4-4-4-12 form only (uuid.UUID alone would also take braces,
+# `urn:uuid:` and bare hex): one spelling per key, as the OpenAPI document says.
+KEY_ID_FORM = re.compile(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
 
 
 class LocalCache(Protocol):
@@ -149,7 +155,6 @@ def require_operator(principal: Principal) -> None:
 
 
 def _parse_uuid(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound("No active API key with this id.") from None
+    if not KEY_ID_FORM.fullmatch(raw):
+        raise NotFound("No active API key with this id.")
+    return uuid.UUID(raw)
