@@ -4,14 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin_api.pagination import MAX_PAGE_SIZE
-from admin_api.service import NAME_MAX
-from admin_api.sources_service import DEDUP, OVERLAP, SORT_FIELDS, TOLERANCE
+from admin_api.openapi_patterns import stripped_choice_pattern, stripped_text_pattern
+from admin_api.pagination import BOOLEANS, DIRECTIONS, MAX_DIGITS, MAX_PAGE_SIZE
+from admin_api.service import KEY_ID_FORM, NAME_MAX
+from admin_api.sources_service import DEDUP, OVERLAP, SORT_FIELDS, TOKEN_FORM, TOLERANCE
 from gateway.signatures import PROVIDERS, SECRET_MAX, SECRET_MIN
 
 _TIMESTAMP = {"type": "string", "format": "date-time", "example": "2026-07-03T14:32:00.000Z"}
 _NULLABLE_TIMESTAMP = {"oneOf": [_TIMESTAMP, {"type": "null"}]}
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+_UUID = {"type": "string", "format": "uuid", "pattern": f"^{KEY_ID_FORM.pattern}$"}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": _UUID,
+    "description": "The source's id in the 8-4-4-4-12 hex form (any case).",
+}
+_CHOICE_FORM = "any case, surrounding whitespace ignored"
+_NUMBER_FORM = f"Up to {MAX_DIGITS} decimal digits; surrounding whitespace is ignored."
+# A secret as gateway.signatures.check_secret takes it: 8 to 512 characters, none a control
+# character; for standard-webhooks `whsec_` + padded base64 of 24 to 64 bytes (3 x groups -
+# padding bytes: 8 full groups, 9 to 21 groups, or 22 groups ending in `==`).
+_B64 = "[A-Za-z0-9+/]"
+_GENERIC_SECRET = f"^[^\\u0000-\\u001f\\u007f]{{{SECRET_MIN},{SECRET_MAX}}}$"
+_WHSEC = (
+    f"^whsec_(?:(?:{_B64}{{4}}){{8}}"
+    f"|(?:{_B64}{{4}}){{8,20}}(?:{_B64}{{4}}|{_B64}{{3}}=|{_B64}{{2}}==)"
+    f"|(?:{_B64}{{4}}){{21}}{_B64}{{2}}==)$"
+)
+
+
+def _choice(accepted: Any, shown: list[str], default: str | None) -> dict[str, Any]:
+    """A word matched as the pagination parser matches it (trimmed, any case)."""
+    schema = {"type": "string", "pattern": stripped_choice_pattern(accepted), "examples": shown}
+    return schema | ({"default": default} if default is not None else {})
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -68,10 +94,15 @@ _SECRET_CREATED = {
 }
 _SECRET = {
     "type": "string",
-    "minLength": SECRET_MIN,
-    "maxLength": SECRET_MAX,
-    "description": "The provider's signing secret; omitted: the gateway generates one "
-    "(standard-webhooks: whsec_ + base64 of 24-64 bytes).",
+    "pattern": _GENERIC_SECRET,
+    "description": "The provider's signing secret: 8 to 512 characters, no control characters "
+    "(standard-webhooks: whsec_ + base64 of 24 to 64 bytes). Omitted: the gateway generates one "
+    "and returns it once. Not null.",
+}
+# Create knows the provider, so the document says exactly which secrets it takes.
+_SECRET_BY_PROVIDER = {
+    "if": {"properties": {"provider": {"const": "standard-webhooks"}}, "required": ["provider"]},
+    "then": {"properties": {"secret": {"pattern": _WHSEC}}},
 }
 
 PATHS: dict[str, Any] = {
@@ -83,20 +114,28 @@ PATHS: dict[str, Any] = {
                 _query(
                     "Qt",
                     {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10},
-                    "Items per page.",
+                    f"Items per page. {_NUMBER_FORM}",
                 ),
-                _query("Pg", {"type": "integer", "minimum": 1, "default": 1}, "1-based page."),
+                _query(
+                    "Pg",
+                    {"type": "integer", "minimum": 1, "maximum": 10**MAX_DIGITS - 1, "default": 1},
+                    f"1-based page; a page past the end is empty. {_NUMBER_FORM}",
+                ),
                 _query(
                     "CpOrd",
-                    {"type": "string", "enum": list(SORT_FIELDS), "default": "id"},
-                    "Sort field (case-insensitive); ties are broken by id.",
+                    _choice(SORT_FIELDS, list(SORT_FIELDS), "id"),
+                    f"Sort field ({_CHOICE_FORM}); ties are broken by id.",
                 ),
                 _query(
                     "TpOrd",
-                    {"type": "string", "enum": ["Asc", "Desc"], "default": "Desc"},
-                    "Sort direction (case-insensitive).",
+                    _choice(DIRECTIONS, ["Asc", "Desc"], "Desc"),
+                    f"Sort direction ({_CHOICE_FORM}).",
                 ),
-                _query("IsActive", {"type": "boolean"}, "true: active; false: deactivated."),
+                _query(
+                    "IsActive",
+                    _choice(BOOLEANS, ["true", "false"], None),
+                    f"true: active sources; false: deactivated ({_CHOICE_FORM}).",
+                ),
             ],
             "responses": {
                 "200": _json("SourcePage", "One page of sources and the total matching count."),
@@ -149,13 +188,21 @@ PATHS: dict[str, Any] = {
             "summary": "Add a secret; older ones end after overlapSeconds.",
             "parameters": [_ID],
             "requestBody": _body("SecretRotation"),
-            "responses": {"201": _SECRET_CREATED, "400": _error("A field is not valid."), **_ONE},
+            "responses": {
+                "201": _SECRET_CREATED,
+                "400": _error("A field is not valid."),
+                "409": _error(
+                    "The secret does not fit the source's provider (secret_mismatch): a "
+                    "standard-webhooks source takes whsec_ + base64 of 24 to 64 bytes."
+                ),
+                **_ONE,
+            },
         }
     },
 }
 
 _SOURCE_PROPERTIES: dict[str, Any] = {
-    "id": {"type": "string", "format": "uuid"},
+    "id": _UUID,
     "name": {"type": "string"},
     "provider": {"type": "string", "enum": list(PROVIDERS)},
     "token": {"type": "string"},
@@ -170,9 +217,10 @@ _SOURCE_PROPERTIES: dict[str, Any] = {
 }
 _NAME = {
     "type": "string",
-    "minLength": 1,
-    "maxLength": NAME_MAX,
-    "description": "Trimmed; no control characters.",
+    "pattern": stripped_text_pattern(NAME_MAX),
+    "description": f"Trimmed of surrounding whitespace, then 1 to {NAME_MAX} characters, none a "
+    "control character (Unicode category Cc).",
+    "examples": ["GitHub: acme/shop"],
 }
 _TOLERANCE = _seconds(TOLERANCE, "How far a signed timestamp may be from the gateway's clock.")
 _DEDUP = _seconds(DEDUP, "How long a delivery's identity is remembered (0 = off).")
@@ -181,10 +229,11 @@ SCHEMAS: dict[str, Any] = {
     "NewSource": {
         "type": "object",
         "required": ["name", "provider", "token"],
+        **_SECRET_BY_PROVIDER,
         "properties": {
             "name": _NAME,
             "provider": {"type": "string", "enum": list(PROVIDERS)},
-            "token": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,128}$"},
+            "token": {"type": "string", "pattern": f"^{TOKEN_FORM.pattern}$"},
             "secret": _SECRET,
             "requireApiKey": {"type": "boolean", "default": False},
             "toleranceSeconds": _TOLERANCE,
@@ -211,7 +260,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["id", "createdAt", "expiresAt"],
         "properties": {
-            "id": {"type": "string", "format": "uuid"},
+            "id": _UUID,
             "createdAt": _TIMESTAMP,
             "expiresAt": _NULLABLE_TIMESTAMP,
         },

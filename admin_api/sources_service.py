@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin_api.pagination import PageRequest
-from admin_api.service import require_writer, validate_name
+from admin_api.service import KEY_ID_FORM, require_writer, validate_name
 from admin_api.sources_store import NewSource, SourceExists, SourceRow, SourceStore
 from admin_api.store import KeyStore
 from gateway.errors import Forbidden, GatewayError, NotFound, StoreUnavailable, ValidationFailed
@@ -33,6 +33,13 @@ OVERLAP = (0, 2_592_000, 86_400)
 class SourceConflict(GatewayError):
     status, code = 409, "source_exists"
     message = "An active source already uses this token; deactivate it first."
+
+
+class SecretMismatch(GatewayError):
+    """A secret every provider could take, but not this source's (a standard-webhooks source
+    needs whsec_ + base64): the request is well formed, the source's state rules it out."""
+
+    status, code = 409, "secret_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +87,12 @@ class SourceService:
         return await self._store.page(principal.tenant_id, page)
 
     async def get(self, principal: Principal, raw_id: str) -> SourceRow:
+        """An active source; a deactivated one is gone like a deleted resource (404), and
+        stays visible in the list (IsActive=false)."""
         await self._reader(principal)
         source_id = _parse_uuid(raw_id)
         row = await self._store.get(source_id, principal.tenant_id)
-        if row is None:
+        if row is None or row.deactivated_at is not None:
             raise await self._missing(principal, source_id)
         return row
 
@@ -93,13 +102,13 @@ class SourceService:
         if not isinstance(body, dict):
             raise ValidationFailed("The body must be a JSON object.")
         changes: dict[str, Any] = {}
-        if body.get("name") is not None:
+        if "name" in body:
             changes["name"] = validate_name(body)
-        if body.get("requireApiKey") is not None:
+        if "requireApiKey" in body:
             changes["require_api_key"] = _bool(body, "requireApiKey", False)
-        if body.get("toleranceSeconds") is not None:
+        if "toleranceSeconds" in body:
             changes["tolerance_seconds"] = _int(body, "toleranceSeconds", *TOLERANCE)
-        if body.get("dedupSeconds") is not None:
+        if "dedupSeconds" in body:
             changes["dedup_seconds"] = _int(body, "dedupSeconds", *DEDUP)
         row = await self._store.patch(source_id, principal.tenant_id, changes)
         if row is None:
@@ -112,7 +121,9 @@ class SourceService:
         if not isinstance(body, dict):
             raise ValidationFailed("The body must be a JSON object.")
         overlap = _int(body, "overlapSeconds", *OVERLAP)
-        secret, generated = _secret(body, current.provider)
+        secret, generated = _secret(body, current.provider, given_form="hmac-sha256")
+        if not generated and (problem := check_secret(current.provider, secret)) is not None:
+            raise SecretMismatch(problem)
         ciphertext = self._box.encrypt(secret.encode())
         if not await self._store.rotate(current.id, principal.tenant_id, ciphertext, overlap):
             raise await self._missing(principal, current.id)  # deactivated meanwhile
@@ -182,10 +193,9 @@ class SourceService:
 
 
 def _parse_uuid(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound("No source with this id.") from None
+    if not KEY_ID_FORM.fullmatch(raw):  # the documented 8-4-4-4-12 form only, as for keys
+        raise NotFound("No active source with this id.")
+    return uuid.UUID(raw)
 
 
 def _provider(body: dict[str, Any]) -> str:
@@ -207,32 +217,36 @@ def _token(body: dict[str, Any]) -> str:
     return token
 
 
-def _secret(body: dict[str, Any], provider: str) -> tuple[str, bool]:
-    """(the secret, whether the gateway generated it)."""
-    secret = body.get("secret")
-    if secret is None:
+def _secret(body: dict[str, Any], provider: str, given_form: str | None = None) -> tuple[str, bool]:
+    """(the secret, whether the gateway generated it). Omitted: generated for `provider`; null
+    is not a secret (400), as for every optional field. A given one is checked as a secret of
+    `given_form` (default: `provider`) would be."""
+    if "secret" not in body:
         return generate_secret(provider), True
+    secret = body["secret"]
     if not isinstance(secret, str):
         raise ValidationFailed("secret must be a string.", field="secret")
-    problem = check_secret(provider, secret)
+    problem = check_secret(given_form or provider, secret)
     if problem is not None:
         raise ValidationFailed(problem, field="secret")
     return secret, False
 
 
 def _bool(body: dict[str, Any], name: str, default: bool) -> bool:
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         return default
+    value = body[name]
     if not isinstance(value, bool):
         raise ValidationFailed(f"{name} must be true or false.", field=name)
     return value
 
 
 def _int(body: dict[str, Any], name: str, lo: int, hi: int, default: int) -> int:
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         return default
+    value = body[name]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 300.0 is the integer 300 (JSON Schema)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise ValidationFailed(f"{name} must be a whole number from {lo} to {hi}.", field=name)
     return value

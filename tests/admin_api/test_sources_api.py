@@ -150,7 +150,8 @@ async def test_another_tenants_source_is_403_and_unknown_is_404(
     assert (await client.patch(url, json={"name": "x"}, headers=mine)).status == 403
     assert (await client.post(f"{url}/secrets", json={}, headers=mine)).status == 403
     assert (await client.delete(url, headers=mine)).status == 403
-    for missing in (f"{SOURCES}/{uuid.uuid4()}", f"{SOURCES}/not-a-uuid"):
+    other = uuid.UUID(source["id"])
+    for missing in (f"{SOURCES}/{uuid.uuid4()}", f"{SOURCES}/not-a-uuid", f"{SOURCES}/{other.hex}"):
         assert (await client.get(missing, headers=mine)).status == 404
         assert (await client.delete(missing, headers=mine)).status == 404
     assert (await client.get(SOURCES, headers=mine)).status == 200
@@ -166,7 +167,9 @@ async def test_deactivate_twice_is_404_and_concurrent_deactivations_give_one_200
         r.status for r in await asyncio.gather(*(client.delete(url, headers=owner) for _ in "ab"))
     )
     assert statuses == [200, 404]
-    assert (await client.get(url, headers=owner)).status == 200  # still readable, inactive
+    assert (await client.get(url, headers=owner)).status == 404  # gone, like a deleted resource
+    listed = await (await client.get(SOURCES, params={"IsActive": "false"}, headers=owner)).json()
+    assert [item["id"] for item in listed["items"]] == [source["id"]]  # but listed as inactive
     assert (await client.patch(url, json={"name": "x"}, headers=owner)).status == 404
     assert (await client.post(f"{url}/secrets", json={}, headers=owner)).status == 404
 
@@ -209,6 +212,21 @@ async def test_rotation_expires_older_secrets_after_the_overlap(
         assert bad.status == 400
     given = await client.post(url, json={"secret": "my-new-secret-1"}, headers=owner)
     assert given.status == 201 and "my-new-secret-1" not in await given.text()
+    assert (await client.post(url, json={"secret": None}, headers=owner)).status == 400
+
+
+async def test_rotating_a_standard_webhooks_source_to_a_plain_secret_is_409(
+    client: TestClient, owner: dict[str, str]
+) -> None:
+    source = await create(client, owner, provider="standard-webhooks")
+    url = f"{SOURCES}/{source['id']}/secrets"
+    response = await client.post(url, json={"secret": "plain-secret-text"}, headers=owner)
+    assert response.status == 409
+    assert_error(await response.json(), "secret_mismatch")
+    response = await client.post(url, json={"secret": "short"}, headers=owner)
+    assert response.status == 400  # not a secret for any provider
+    whsec = "whsec_" + "QUJD" * 8
+    assert (await client.post(url, json={"secret": whsec}, headers=owner)).status == 201
 
 
 async def test_list_pages_sorts_and_filters(client: TestClient, owner: dict[str, str]) -> None:
