@@ -262,8 +262,14 @@ async def test_schemathesis_with_all_checks_and_stateful_links_finds_nothing(
 
     assert process.returncode == 0, output
     assert "No issues found" in output, output
-    links = re.search(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total", output)
-    assert links is not None and int(links[1]) == int(links[2]) >= 4, output
+    links = re.search(
+        r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total \((\d+) inferred\)", output
+    )
+    # As many links covered as the document declares. The sources' operations add links that
+    # schemathesis infers between them (dependency analysis, about 20); how many of those one
+    # deterministic run walks depends on its budget (21 of 25 at 50 examples, 16 at 100), so
+    # their number is not a property of the API.
+    assert links is not None and int(links[1]) >= int(links[2]) - int(links[3]) >= 4, output
     # The run really exercised the API, successes and rejections both, on every operation.
     entries = json.loads(har.read_text())["log"]["entries"]
     seen = Counter((e["request"]["method"], e["response"]["status"]) for e in entries)
