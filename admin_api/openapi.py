@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from admin_api.openapi_rejections import PATHS as REJECTION_PATHS
+from admin_api.openapi_rejections import SCHEMAS as REJECTION_SCHEMAS
 from admin_api.openapi_sources import PATHS as SOURCE_PATHS
 from admin_api.openapi_sources import SCHEMAS as SOURCE_SCHEMAS
 from admin_api.pagination import MAX_PAGE_SIZE, SORT_FIELDS
@@ -181,6 +183,8 @@ DOCUMENT: dict[str, Any] = {
 }
 DOCUMENT["paths"] |= SOURCE_PATHS
 DOCUMENT["components"]["schemas"] |= SOURCE_SCHEMAS
+DOCUMENT["paths"] |= REJECTION_PATHS
+DOCUMENT["components"]["schemas"] |= REJECTION_SCHEMAS
 _BODY = orjson.dumps(DOCUMENT)
 
 

@@ -121,6 +121,14 @@ class DedupUnavailable(GatewayError):
         super().__init__(message, headers={"Retry-After": "1"})
 
 
+class RejectionsUnavailable(GatewayError):
+    status, code = 503, "rejections_unavailable"
+    message = "The rejection log cannot be read right now; retry shortly."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, headers={"Retry-After": "1"})
+
+
 class UpstreamTimeout(GatewayError):
     status, code, message = 504, "upstream_timeout", "The ingest service did not answer in time."
 
