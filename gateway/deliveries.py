@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
@@ -33,6 +34,7 @@ _INFLIGHT = "inflight:"
 # The in-flight TTL covers the longest a forward can take (connect + whole exchange) plus this:
 # a process that dies mid-forward blocks the provider's retries for that long, not dedupSeconds.
 _INFLIGHT_MARGIN = 5
+_WARN_INTERVAL = 10.0
 
 # Returns 1 when claimed, else the value already there ("done" or "inflight:<token>").
 _CLAIM = """
@@ -84,6 +86,7 @@ class DeliveryClaims:
         self._release = redis.register_script(_RELEASE)
         self._background: set[asyncio.Task[None]] = set()
         self.results: dict[str, int] = {}
+        self._quiet_until = 0.0
         self.skipped = 0
 
     def key_of(self, source_id: str, identity: str) -> str:
@@ -94,26 +97,43 @@ class DeliveryClaims:
     async def claim(self, source_id: str, identity: str, dedup_seconds: int) -> Claim | None:
         """A Claim to settle; None when Redis is unavailable and the delivery goes unchecked.
 
-        Raises DeliveryInProgress (409) or DedupUnavailable (503, fail-closed); returns
-        through `Duplicate` for a done delivery."""
+        Raises Duplicate (a done delivery), DeliveryInProgress (409) or DedupUnavailable (503,
+        fail-closed)."""
         key = self.key_of(source_id, identity)
         value = _INFLIGHT + secrets.token_hex(8)
         ttl = min(dedup_seconds, self._inflight_cap)
         try:
-            answer = await self._claim(keys=[key], args=[value, ttl])
+            answer = await self._claim_once_more(key, value, ttl)
         except REDIS_ERRORS as exc:
             if self._fail_closed:
                 raise DedupUnavailable() from exc
             self.skipped += 1
             self.count("skipped")
+            self._warn_skipped(exc)
             return None
-        if answer == 1:
+        if answer == 1 or answer == value.encode():
             return Claim(key, value, dedup_seconds)
         if answer == DONE:
             self.count("duplicate")
             raise Duplicate()
         self.count("in_progress")
         raise DeliveryInProgress(headers={"Retry-After": "1"})
+
+    async def _claim_once_more(self, key: str, value: str, ttl: int) -> object:
+        """The claim script, tried twice: a new pool connection that misses the timeout on a
+        busy host is not an outage. The second try may find the first one's claim (it ran,
+        the answer was lost): the same token, so it is ours."""
+        try:
+            return await self._claim(keys=[key], args=[value, ttl])
+        except REDIS_ERRORS:
+            return await self._claim(keys=[key], args=[value, ttl])
+
+    def _warn_skipped(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now >= self._quiet_until:  # one line per interval, not one per delivery
+            self._quiet_until = now + _WARN_INTERVAL
+            log.warning("deliveries forwarded without the duplicate check: Redis %s",
+                        type(exc).__name__)  # fmt: skip
 
     async def settle(self, claim: Claim, delivered: bool) -> None:
         """Upstream 2xx: done (for dedupSeconds). Anything else: released for the retry."""
