@@ -14,7 +14,6 @@ without the query (the tenant's own ingest URL, token included: docs/decisions.m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import ipaddress
 import logging
@@ -47,6 +46,7 @@ QUEUE_MAX = 2000  # records waiting in this process; beyond it new ones are drop
 _BATCH = 100
 _TEXT_MAX = 256  # user agent and path are cut to this many characters
 _RATES_MAX = 10_000
+_STOP_TIMEOUT = 2.0
 
 # KEYS: the tenant's list, its counter for this second (one hash slot: the {tenant} tag).
 _APPEND = """
@@ -239,8 +239,9 @@ async def rejections_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(_run_forever(rejections), name="rejection-log")
     yield
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # Bounded: records still queued are lost (as when Redis is down); shutdown never waits on
+    # a Redis call that does not return.
+    await asyncio.wait([task], timeout=_STOP_TIMEOUT)
 
 
 async def _run_forever(rejections: RejectionLog) -> None:
