@@ -9,6 +9,8 @@ import orjson
 from aiohttp import web
 
 from admin_api.openapi_patterns import stripped_choice_pattern, stripped_text_pattern
+from admin_api.openapi_rejections import PATHS as REJECTION_PATHS
+from admin_api.openapi_rejections import SCHEMAS as REJECTION_SCHEMAS
 from admin_api.openapi_sources import PATHS as SOURCE_PATHS
 from admin_api.openapi_sources import SCHEMAS as SOURCE_SCHEMAS
 from admin_api.pagination import BOOLEANS, DIRECTIONS, MAX_DIGITS, MAX_PAGE_SIZE, SORT_FIELDS
@@ -235,6 +237,8 @@ DOCUMENT: dict[str, Any] = {
 }
 DOCUMENT["paths"] |= SOURCE_PATHS
 DOCUMENT["components"]["schemas"] |= SOURCE_SCHEMAS
+DOCUMENT["paths"] |= REJECTION_PATHS
+DOCUMENT["components"]["schemas"] |= REJECTION_SCHEMAS
 _BODY = orjson.dumps(DOCUMENT)
 
 

@@ -111,7 +111,7 @@ async def deactivate_tenant(
         for key_id, key_hash in keys:
             await l2.revoke(key_hash, KeyRecord.of(key_id, tenant_id, revoked=True))
     if sources is not None:  # its sources stop too: an empty set replaces the cached one
-        empty = TenantSources(str(tenant_id), {}, time.time())
+        empty = TenantSources(str(tenant_id), {}, time.time(), active=False)
         await sources.revoke(source_set_hash(tenant_id), empty)
     log.info("tenant deactivated", extra={"tenant_id": str(tenant_id), "keys": len(keys)})
     return True

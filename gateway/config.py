@@ -75,6 +75,7 @@ class Config:
     data_dir: str
     metrics_dir: str
     secrets_key: tuple[str, ...]
+    dedup_fail_closed: bool
 
     @property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

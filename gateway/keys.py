@@ -15,10 +15,12 @@ if TYPE_CHECKING:  # the modules below import this one: their types are for anno
 
     from gateway.apikeys import KeyRecord
     from gateway.db import Database
+    from gateway.deliveries import DeliveryClaims
     from gateway.keycache import KeyCache
     from gateway.l2 import RedisL2
     from gateway.metrics import Metrics
     from gateway.proxy import ProxySettings
+    from gateway.rejections import RejectionLog
     from gateway.secretbox import SecretBox
     from gateway.sourcecache import SourceCache
     from gateway.sources import TenantSources
@@ -38,9 +40,13 @@ SECRET_BOX: web.AppKey[SecretBox] = web.AppKey("secret_box")
 UPSTREAM: web.AppKey[Upstream] = web.AppKey("upstream")
 PROXY: web.AppKey[ProxySettings] = web.AppKey("proxy")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+CLAIMS: web.AppKey[DeliveryClaims] = web.AppKey("claims")
+REJECTIONS: web.AppKey[RejectionLog] = web.AppKey("rejections")
 METRICS_REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("metrics_registry")
 
 REQUEST_ID = web.RequestKey("request_id", str)
 # Set by the proxy once the key is known; the access log and error logs carry them.
 TENANT_ID = web.RequestKey("tenant_id", str)
 KEY_ID = web.RequestKey("key_id", str)
+# Set once a source was found for the path: the rejection log names it.
+SOURCE_ID = web.RequestKey("source_id", str)

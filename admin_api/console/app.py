@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from admin_api.console import keys, operator, sign_in
+from admin_api.console import keys, operator, rejections, sign_in
 from admin_api.console.middleware import console_middleware
 from admin_api.console.render import STATIC_URLS
 from admin_api.views import timestamp
@@ -40,6 +40,7 @@ def create_console_app() -> web.Application:
     console.router.add_post("/keys", keys.create_key, name="create_key")
     console.router.add_get("/keys/new", keys.new_key_page, name="new_key")
     console.router.add_post("/keys/{key_id}/revoke", keys.revoke_key, name="revoke_key")
+    console.router.add_get("/rejections", rejections.rejections_page, name="rejections")
     console.router.add_get("/operator", operator.operator_page, name="operator")
     console.router.add_get("/operator/metrics.json", operator.metrics_json, name="operator_metrics")
     console.router.add_static("/static", STATIC, name="static", append_version=False)

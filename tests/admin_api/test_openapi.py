@@ -61,6 +61,7 @@ async def test_the_document_is_served_as_json_and_is_valid_openapi_3_1(
         ("/api/v1/sources/{id}", "get"),
         ("/api/v1/sources/{id}", "patch"),
         ("/api/v1/sources/{id}", "delete"),
+        ("/api/v1/rejections", "get"),
         ("/api/v1/sources/{id}/secrets", "post"),
     }
 
