@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.redis_url import SCHEMES, BadRedisUrl, parse_redis_url
 from gateway.secretbox import decode_keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,9 +225,15 @@ def _check_url(name: str, url: str, bad: Any) -> None:
         return  # empty means "not configured"; `serve` requires them, `dev` embeds them
     schemes = {
         "database_url": ("postgres", "postgresql"),
-        "redis_url": ("redis", "rediss", "unix"),
+        "redis_url": SCHEMES,
         "ingest_upstream": ("http", "https"),
     }[name]
+    if name == "redis_url":
+        try:
+            parse_redis_url(url)
+        except BadRedisUrl as exc:
+            raise bad(name, str(exc)) from None
+        return
     parts = urlsplit(url)
     if parts.scheme not in schemes:
         raise bad(name, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")

@@ -18,7 +18,7 @@ from redis.asyncio.client import PubSub
 
 from gateway.cachestats import CacheStats
 from gateway.config import Config
-from gateway.redis_client import close_redis, create_redis, invalidation_channel
+from gateway.redis_client import close_redis, create_node_client, invalidation_channel
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,11 @@ class InvalidationListener:
         # and redis_key_ttl of re-checks against PostgreSQL, and a worker starved of CPU for
         # a moment answers a PING late. A dead Redis is still noticed within 2 x interval.
         self._timeout = max(config.redis_timeout, config.redis_health_check_interval)
-        # Its own connection, with redis-py's health checks on (the loop reads often enough).
-        self._client = create_redis(
-            config, timeout=self._timeout, health_check_interval=self._interval
-        )
+        self._config = config
+        # Which server a session subscribes on: in Cluster mode the next seed node after a
+        # failure (classic PUBLISH reaches every node, docs/decisions.md); with Sentinel each
+        # session asks the sentinels for the master anew, so a failover is one more gap.
+        self._node = 0
         self._task: asyncio.Task[None] | None = None
         self._confirmations = 0
         self._session_confirmed = False
@@ -92,19 +93,27 @@ class InvalidationListener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, _CLOSE_TIMEOUT)
-        await close_redis(self._client)
 
     async def _run(self) -> None:
         backoff = _BACKOFF_FIRST
         while True:
-            pubsub = self._client.pubsub()
+            # Its own connection, with redis-py's health checks on (the loop reads often enough).
+            client = create_node_client(
+                self._config,
+                timeout=self._timeout,
+                health_check_interval=self._interval,
+                node=self._node,
+            )
+            pubsub = client.pubsub()
             self._session_confirmed = False
             try:
                 await self._session(pubsub)
             except Exception as exc:  # any failure is a gap; the loop must outlive it
                 self._lost(exc)
+                self._node += 1
             finally:
                 await _close_pubsub(pubsub)
+                await close_redis(client)
             backoff = (
                 _BACKOFF_FIRST if self._session_confirmed else min(backoff * 2, self._interval)
             )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from gateway.config import Config
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the modules below import this one: their types are for anno
 
 CONFIG = web.AppKey("config", Config)
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
-REDIS = web.AppKey("redis", Redis)
+REDIS: web.AppKey[Redis | RedisCluster] = web.AppKey("redis")  # gateway.redis_client
 TOKENS: web.AppKey[TokenVerifier] = web.AppKey("tokens")
 DB: web.AppKey[Database] = web.AppKey("db")
 L2: web.AppKey[RedisL2[KeyRecord]] = web.AppKey("l2")
