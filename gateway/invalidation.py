@@ -15,6 +15,7 @@ from time import monotonic, time
 from typing import Any, Protocol
 
 from redis.asyncio.client import PubSub
+from redis.asyncio.sentinel import SentinelConnectionPool
 
 from gateway.cachestats import CacheStats
 from gateway.config import Config
@@ -62,6 +63,22 @@ class ListenerStale(Exception):
     """Redis said nothing, not even to a PING, for too long: the connection is presumed dead."""
 
 
+class MasterMoved(Exception):
+    """Sentinel names another master than the one this session listens on (a failover)."""
+
+
+async def _check_still_master(pubsub: PubSub) -> None:
+    """Sentinel mode: after a failover the old master may keep this connection open as a
+    replica; messages published meanwhile can be lost without an error (a full resync), so a
+    changed master is a gap like any other. One query to a sentinel per health-check interval."""
+    pool, connection = pubsub.connection_pool, pubsub.connection
+    if not isinstance(pool, SentinelConnectionPool) or connection is None:
+        return
+    master = await pool.sentinel_manager.discover_master(pool.service_name)
+    if (connection.host, connection.port) != master:
+        raise MasterMoved()
+
+
 class InvalidationListener:
     def __init__(self, cache: Invalidatable, config: Config):
         self._cache = cache
@@ -82,6 +99,7 @@ class InvalidationListener:
         self._outage_logged = False
         self._last_seen = monotonic()
         self._last_ping = 0.0
+        self._last_master_check = 0.0
         self.subscribed = asyncio.Event()
 
     def start(self) -> None:
@@ -136,6 +154,10 @@ class InvalidationListener:
                 self._last_ping = now
                 async with asyncio.timeout(self._timeout):
                     await pubsub.ping()
+            if now - self._last_master_check >= self._interval:
+                self._last_master_check = now
+                async with asyncio.timeout(self._timeout):
+                    await _check_still_master(pubsub)
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from gateway.codec import RecordCodec, Undecodable
 from gateway.config import Config
-from gateway.redis_client import REDIS_ERRORS, RedisClient, invalidation_channel
+from gateway.redis_client import REDIS_ERRORS, RedisClient, follow_master, invalidation_channel
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ class RedisL2(Generic[R]):
 
     async def _mark_and_publish(self, key_hash: bytes, record: R) -> bool:
         try:
+            await follow_master(self.client)
             raw = self.codec.encode(record)
             if self.codec.order_prefix:
                 args: list[bytes | int] = [raw, self.ttl, self.codec.order_prefix]
@@ -199,6 +200,7 @@ class RedisL2(Generic[R]):
     async def publish(self, key_hash: bytes) -> None:
         """Best effort: PostgreSQL is the truth; listeners' gap handling covers a lost message."""
         try:
+            await follow_master(self.client)
             await self.client.publish(self.channel, key_hash.hex())
         except REDIS_ERRORS as exc:
             log.warning("invalidation not published: %s", type(exc).__name__)

@@ -18,7 +18,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError
 
 from gateway.config import Config
 from gateway.keys import CONFIG, REDIS
@@ -58,6 +58,10 @@ def create_node_client(
 
 def _sentinel_master(target: RedisTarget, options: dict[str, Any]) -> Redis:
     sentinel_options = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout")}
+    # After a failover every pooled connection still points at the old master and fails once
+    # ("now a replica", or refused): that one failure is retried at once on a new connection to
+    # the master Sentinel names. Timeouts are not retried: a hung master costs one timeout.
+    options = options | {"retry": Retry(NoBackoff(), 1, supported_errors=(ConnectionError,))}
     sentinel = Sentinel(list(target.nodes), sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
     client: Redis = sentinel.master_for(
         target.master, db=target.db, password=target.password, **options
@@ -75,8 +79,14 @@ def _options(config: Config, timeout: float | None, health_check_interval: float
     }
 
 
-def redis_mode(config: Config) -> str:
-    return parse_redis_url(config.redis_url).mode
+async def follow_master(client: RedisClient) -> None:
+    """Sentinel mode: ask a sentinel where the master is before a change is published. Pooled
+    connections are checked only when they connect, and a replica accepts PUBLISH without
+    error, so after a failover a change could be published on the old master, where no listener
+    is left. One sentinel query per admin change; nothing elsewhere."""
+    pool = None if isinstance(client, RedisCluster) else client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        await pool.get_master_address()  # type: ignore[no-untyped-call]  # drops stale idle ones
 
 
 def invalidation_channel(config: Config) -> str:

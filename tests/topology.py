@@ -140,9 +140,8 @@ def start_sentinel_group(servers: Servers, name: str = "hs-master") -> tuple[int
     def sentinels_know_all() -> bool:
         for port in sentinels:
             with Redis(port=port) as client:
-                state = client.execute_command("SENTINEL", "MASTER", name)
-                fields = dict(zip(state[::2], state[1::2], strict=True))
-                if int(fields[b"num-slaves"]) < 1 or int(fields[b"num-other-sentinels"]) < 2:
+                state = client.sentinel_master(name)  # parsed by redis-py
+                if state["num-slaves"] < 1 or state["num-other-sentinels"] < 2:
                     return False
         return True
 
