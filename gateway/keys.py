@@ -31,6 +31,9 @@ PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 REDIS: web.AppKey[Redis | RedisCluster] = web.AppKey("redis")  # gateway.redis_client
 TOKENS: web.AppKey[TokenVerifier] = web.AppKey("tokens")
 DB: web.AppKey[Database] = web.AppKey("db")
+# HOOKSENTRY_DATABASE_REPLICA_URL's pool and Database (None without one): key and source lookups.
+REPLICA_POOL: web.AppKey[asyncpg.Pool | None] = web.AppKey("replica_pool")
+REPLICA_DB: web.AppKey[Database | None] = web.AppKey("replica_db")
 L2: web.AppKey[RedisL2[KeyRecord]] = web.AppKey("l2")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
 SOURCE_L2: web.AppKey[RedisL2[TenantSources]] = web.AppKey("source_l2")
