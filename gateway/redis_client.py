@@ -18,13 +18,15 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError, RedisError
+from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 
 from gateway.config import Config
 from gateway.keys import CONFIG, REDIS
 from gateway.redis_url import RedisTarget, parse_redis_url
 
-REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+# RedisClusterException is not a RedisError ("no reachable node", a slot not covered): a Cluster
+# in trouble must read as "Redis failed" (fall back to PostgreSQL), never as a 500.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError, TimeoutError)
 _CLOSE_TIMEOUT = 2.0
 RedisClient = Redis | RedisCluster
 
@@ -97,6 +99,11 @@ def invalidation_channel(config: Config) -> str:
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     client = create_redis(app[CONFIG])
     app[REDIS] = client
+    if isinstance(client, RedisCluster):
+        # Learn the slot map now, not inside the first request's short timeout. A cluster
+        # that does not answer yet is not fatal: the first command tries again.
+        with contextlib.suppress(TimeoutError, *REDIS_ERRORS):
+            await asyncio.wait_for(client.initialize(), _CLOSE_TIMEOUT)
     yield
     await close_redis(client)
 

@@ -154,3 +154,31 @@ def sentinel_master(sentinel_port: int, name: str = "hs-master") -> int:
     with Redis(port=sentinel_port) as client:
         _host, port = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
         return int(port)
+
+
+def move_slot(ports: list[int], slot: int) -> tuple[int, int]:
+    """Reshard one slot to another master (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE), as
+    redis-cli --cluster reshard does; (from port, to port)."""
+    ids = {}
+    owner = None
+    for port in ports:
+        with Redis(port=port) as client:
+            ids[port] = client.execute_command("CLUSTER", "MYID").decode()
+    with Redis(port=ports[0]) as client:
+        for start, end, *nodes in client.execute_command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                owner = int(nodes[0][1])
+    assert owner is not None
+    target = next(p for p in ports if p != owner)
+    with Redis(port=target) as dst, Redis(port=owner) as src:
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[owner])
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[target])
+        while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+            src.execute_command("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", *keys)
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "NODE", ids[target])
+        src.execute_command("CLUSTER", "SETSLOT", slot, "NODE", ids[target])
+    for port in ports:
+        if port not in (owner, target):
+            with Redis(port=port) as client:
+                client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", ids[target])
+    return owner, target

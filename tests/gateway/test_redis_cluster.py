@@ -12,28 +12,36 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from redis import Redis as SyncRedis
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.apikeys import KEY_CODEC, KeyRecord, hash_key
 from gateway.app import create_app
 from gateway.config import Config
+from gateway.keys import KEY_CACHE
 from gateway.l2 import Lease, RedisL2
 from gateway.redis_client import close_redis, create_redis
 from tests.conftest import SECRETS_KEY
+from tests.gateway.cache_rig import eventually
 from tests.gateway.test_invalidation import Probe, percentile
-from tests.topology import Servers, start_cluster
+from tests.topology import Servers, move_slot, start_cluster
 
 pytestmark = pytest.mark.topology
+BODY = b'{"event":"ping"}'
 
 
 @pytest.fixture(scope="module")
-def cluster_url() -> Iterator[str]:
+def cluster_ports() -> Iterator[list[int]]:
     servers = Servers()
     try:
-        ports = start_cluster(servers)
-        yield "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports)
+        yield start_cluster(servers)
     finally:
         servers.close()
+
+
+@pytest.fixture
+def cluster_url(cluster_ports: list[int]) -> str:
+    return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in cluster_ports)
 
 
 async def test_the_fill_lease_scripts_run_on_a_cluster(cluster_url: str, make_config: Any) -> None:
@@ -121,3 +129,49 @@ async def test_revocation_reaches_every_process_on_a_cluster(
     p99 = percentile(delays, 99)
     print(f"\nFIGURE cluster revocation p99 across 3 processes: {p99 * 1000:.1f} ms")
     assert p99 <= 0.300  # same headroom as test_invalidation on a shared 2-core box
+
+
+async def test_a_slot_move_under_a_key_changes_no_answer(
+    cluster_ports: list[int], cluster_url: str, make_gateway: Any, new_key: Any, auth: Any
+) -> None:
+    """Resharding the slot that holds a key's record and lease: lookups follow MOVED, the
+    listeners (classic pub/sub) hear the revocation as before."""
+    admin = await make_gateway(redis_url=cluster_url)
+    checker = await make_gateway(redis_url=cluster_url, l1_positive_ttl=0.2)
+    key = await new_key(admin)
+    headers = {"X-Api-Key": key.key}
+    assert (await checker.post(key.ingest_path, data=BODY, headers=headers)).status == 202
+    with SyncRedis(port=cluster_ports[0]) as node:
+        slot = int(node.execute_command("CLUSTER", "KEYSLOT", f"{{{hash_key(key.key).hex()}}}"))
+    moved = await asyncio.to_thread(move_slot, cluster_ports, slot)
+    for _ in range(10):  # L1 expires every 0.2 s: the record is read from its new node
+        assert (await checker.post(key.ingest_path, data=BODY, headers=headers)).status == 202
+        await asyncio.sleep(0.05)
+    assert checker.server.app[KEY_CACHE].stats.redis_hits >= 1
+    revoke = f"/api/v1/apikeys/{key.key_id}"
+    assert (await admin.delete(revoke, headers=auth(key.tenant_id))).status == 200
+
+    async def rejected() -> bool:
+        return (await checker.post(key.ingest_path, data=BODY, headers=headers)).status == 401
+
+    took = await eventually(rejected, within=2)
+    print(f"\nslot {slot} moved {moved}; revocation after the move: {took * 1000:.0f} ms")
+
+
+async def test_a_cluster_that_is_gone_reads_as_redis_down_not_as_an_error(
+    make_gateway: Any, new_key: Any
+) -> None:
+    servers = Servers()
+    try:
+        ports = start_cluster(servers)
+        url = "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports)
+        gateway = await make_gateway(redis_url=url)
+        key = await new_key(gateway)
+        for port in ports:
+            servers.kill(port)
+        # Not in L1 (a create only evicts): Redis fails, PostgreSQL answers.
+        r = await gateway.post(key.ingest_path, data=BODY, headers={"X-Api-Key": key.key})
+        assert r.status == 202
+        assert (await gateway.get("/readyz")).status == 503
+    finally:
+        servers.close()
