@@ -66,9 +66,14 @@ async def test_lagging_replica_neither_rejects_a_new_key_nor_revives_a_revoked_o
             "database_url": pg_pair.dsn("primary"),
             "database_replica_url": pg_pair.dsn("replica"),
             "redis_url": own_redis.url,
+            # A spurious gap on a loaded machine would keep lookups on the primary for
+            # redis_key_ttl; keep that short, and the listener's checks at the default pace.
+            "redis_key_ttl": 2,
+            "redis_health_check_interval": 1.0,
         }
         admin, checker = await make_gateway(**settings), await make_gateway(**settings)
-        stats = checker.server.app[KEY_CACHE].stats
+        cache = checker.server.app[KEY_CACHE]
+        stats = cache.stats
 
         async def create_key() -> tuple[str, str]:
             r = await admin.post("/api/v1/apikeys", json={"name": "k"}, headers=auth(tenant))
@@ -82,6 +87,7 @@ async def test_lagging_replica_neither_rejects_a_new_key_nor_revives_a_revoked_o
 
         old_key, old_id = await create_key()
         await caught_up(pg_pair)
+        await eventually(cache._l2_trusted, within=5)  # coherent: the replica may answer
         assert (await send(old_key)).status == 202
         assert stats.replica_hits == 1  # the replica answers lookups
 
@@ -89,7 +95,7 @@ async def test_lagging_replica_neither_rejects_a_new_key_nor_revives_a_revoked_o
         new_key, _ = await create_key()  # on the primary only
         assert (await send(new_key)).status == 202
         assert (await send(new_key)).status == 202
-        assert stats.replica_misses == 1  # the replica's "none", confirmed on the primary
+        assert stats.replica_misses >= 1  # the replica's "none", confirmed on the primary
         assert await replica.fetchval("SELECT count(*) FROM api_keys") == 1  # still lagging
 
         own_redis.stop()  # the revoke cannot write its marker or publish
@@ -104,7 +110,7 @@ async def test_lagging_replica_neither_rejects_a_new_key_nor_revives_a_revoked_o
         own_redis.start()
         for _ in range(20):  # around and after the resubscribe: never accepted again
             assert (await send(old_key)).status == 401
-        await eventually(lambda: checker.server.app[KEY_CACHE].down_since is None, within=5)
+        await eventually(lambda: cache.down_since is None, within=5)
         assert (await send(old_key)).status == 401
         assert stats.replica_hits == hits  # the lagging replica was not asked after the gap
         ready = await (await checker.get("/readyz")).json()
