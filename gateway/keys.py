@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from gateway.config import Config
 
@@ -29,9 +30,12 @@ if TYPE_CHECKING:  # the modules below import this one: their types are for anno
 
 CONFIG = web.AppKey("config", Config)
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
-REDIS = web.AppKey("redis", Redis)
+REDIS: web.AppKey[Redis | RedisCluster] = web.AppKey("redis")  # gateway.redis_client
 TOKENS: web.AppKey[TokenVerifier] = web.AppKey("tokens")
 DB: web.AppKey[Database] = web.AppKey("db")
+# HOOKSENTRY_DATABASE_REPLICA_URL's pool and Database (None without one): key and source lookups.
+REPLICA_POOL: web.AppKey[asyncpg.Pool | None] = web.AppKey("replica_pool")
+REPLICA_DB: web.AppKey[Database | None] = web.AppKey("replica_db")
 L2: web.AppKey[RedisL2[KeyRecord]] = web.AppKey("l2")
 KEY_CACHE: web.AppKey[KeyCache] = web.AppKey("key_cache")
 SOURCE_L2: web.AppKey[RedisL2[TenantSources]] = web.AppKey("source_l2")

@@ -146,6 +146,8 @@ def key_checks(stats: CacheStats) -> dict[str, int]:
         "db_hit": stats.db_hits,
         "db_miss": stats.db_misses,
         "unavailable": stats.unavailable,
+        "replica_hit": stats.replica_hits,
+        "replica_miss": stats.replica_misses,
     }
 
 
