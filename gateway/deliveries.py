@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from gateway.config import Config
 from gateway.errors import DedupUnavailable, DeliveryInProgress
 from gateway.keys import CLAIMS, CONFIG, REDIS
-from gateway.redis_client import REDIS_ERRORS
+from gateway.redis_client import REDIS_ERRORS, RedisClient
 from gateway.signatures import SignedHeaders
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ class Claim:
 class DeliveryClaims:
     """One per process, on the process's Redis client (its command timeout bounds each call)."""
 
-    def __init__(self, redis: Redis, config: Config) -> None:
+    def __init__(self, redis: RedisClient, config: Config) -> None:
         self._redis = redis
         self._prefix = config.redis_prefix + "dedup:"
         self._fail_closed = config.dedup_fail_closed
