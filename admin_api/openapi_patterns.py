@@ -61,3 +61,24 @@ def stripped_choice_pattern(words: Iterable[str]) -> str:
     alternatives = "|".join("".join(_letter(ch) for ch in word) for word in words)
     space = char_class(SPACE)
     return f"^[{space}]*(?:{alternatives})[{space}]*$"
+
+
+def none_of_pattern(chars: Iterable[str]) -> str:
+    """No character of the string is one of `chars` (lengths are left to minLength/maxLength)."""
+    return f"^[^{char_class(chars)}]*$"
+
+
+def base64_pattern(min_bytes: int, max_bytes: int) -> str:
+    """`base64.b64decode(s, validate=True)` decodes `s` to `min_bytes`..`max_bytes` bytes.
+
+    Python's strict mode takes groups of four, then two characters and `==`, three and `=`, or
+    nothing more, in which case any number of `=` may follow (CPython accepts `QUJD=`); bits
+    left over in the last character are not checked."""
+    assert min_bytes > 0  # else the empty string, which takes no `=` after it
+    digit = "[A-Za-z0-9+/]"
+
+    def quads(tail_bytes: int) -> str:  # how many groups of four leave room for `tail_bytes`
+        low, high = -(-(min_bytes - tail_bytes) // 3), (max_bytes - tail_bytes) // 3
+        return f"(?:{digit}{{4}}){{{max(low, 0)},{high}}}"
+
+    return f"(?:{quads(0)}=*|{quads(1)}{digit}{{2}}==|{quads(2)}{digit}{{3}}=)"

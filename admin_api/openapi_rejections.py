@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin_api.pagination import MAX_PAGE_SIZE
+from admin_api.openapi_parts import TIMESTAMP, error, list_parameters
 
 REASONS = (
     "missing_api_key",
@@ -19,21 +19,8 @@ REASONS = (
     "payload_too_large",
     "delivery_in_progress",
 )
-_TIMESTAMP = {"type": "string", "format": "date-time", "example": "2026-07-03T14:32:00.000Z"}
 _NULLABLE_UUID = {"oneOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}
 _NULLABLE_TEXT = {"type": ["string", "null"]}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}  # fmt: skip
 
 
 PATHS: dict[str, Any] = {
@@ -44,14 +31,7 @@ PATHS: dict[str, Any] = {
             "description": "Every 401, 403, 409, 413 and 429 the gateway answered on the tenant's "
             "ingest paths, with its exact reason (the sender saw only the public code). At most "
             "50 are kept per second; none holds a key, signature, secret, query string or body.",
-            "parameters": [
-                _query(
-                    "Qt",
-                    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10},
-                    "Items per page.",
-                ),
-                _query("Pg", {"type": "integer", "minimum": 1, "default": 1}, "1-based page."),
-            ],
+            "parameters": list_parameters(("id",), "")[:2],  # Qt and Pg only
             "responses": {
                 "200": {
                     "description": "One page of records and the number kept.",
@@ -61,11 +41,11 @@ PATHS: dict[str, Any] = {
                         }
                     },
                 },
-                "400": _error("A paging parameter is out of range or not understood."),
-                "401": _error("Missing, malformed, expired or badly signed bearer token."),
-                "403": _error("The token's role grants nothing."),
-                "404": _error("The token's tenant does not exist or is not active."),
-                "503": _error("The key database or the rejection log is unavailable; retry."),
+                "400": error("A paging parameter is out of range or not understood."),
+                "401": error("Missing, malformed, expired or badly signed bearer token."),
+                "403": error("The token's role grants nothing."),
+                "404": error("The token's tenant does not exist or is not active."),
+                "503": error("The key database or the rejection log is unavailable; retry."),
             },
         }
     }
@@ -84,7 +64,7 @@ SCHEMAS: dict[str, Any] = {
             "path",
         ],
         "properties": {
-            "at": _TIMESTAMP,
+            "at": TIMESTAMP,
             "reason": {"type": "string", "enum": list(REASONS)},
             "sourceId": _NULLABLE_UUID,
             "keyId": _NULLABLE_UUID,

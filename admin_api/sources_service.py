@@ -16,7 +16,7 @@ from admin_api.store import KeyStore
 from gateway.errors import Forbidden, GatewayError, NotFound, StoreUnavailable, ValidationFailed
 from gateway.l2 import RedisL2
 from gateway.secretbox import SecretBox
-from gateway.signatures import PROVIDERS, check_secret, generate_secret
+from gateway.signatures import PROVIDERS, check_secret_form, check_secret_text, generate_secret
 from gateway.sourcecache import SourceCache
 from gateway.sources import TenantSources, source_set_hash
 from gateway.tokens import Principal
@@ -36,8 +36,9 @@ class SourceConflict(GatewayError):
 
 
 class SecretMismatch(GatewayError):
-    """A secret every provider could take, but not this source's (a standard-webhooks source
-    needs whsec_ + base64): the request is well formed, the source's state rules it out."""
+    """A rotation's secret is a valid secret, but not of the source's provider's form: the body
+    is fine on its own and conflicts with the source (so the OpenAPI document, which cannot see
+    the provider, is exact about the 400s)."""
 
     status, code = 409, "secret_mismatch"
 
@@ -73,7 +74,7 @@ class SourceService:
             tolerance_seconds=_int(body, "toleranceSeconds", *TOLERANCE),
             dedup_seconds=_int(body, "dedupSeconds", *DEDUP),
         )
-        secret, generated = _secret(body, new.provider)
+        secret, generated = _secret(body, new.provider, rotation=False)
         ciphertext = self._box.encrypt(secret.encode())
         try:
             row = await self._store.insert(uuid.uuid4(), principal.tenant_id, new, ciphertext)
@@ -87,12 +88,11 @@ class SourceService:
         return await self._store.page(principal.tenant_id, page)
 
     async def get(self, principal: Principal, raw_id: str) -> SourceRow:
-        """An active source; a deactivated one is gone like a deleted resource (404), and
-        stays visible in the list (IsActive=false)."""
         await self._reader(principal)
         source_id = _parse_uuid(raw_id)
         row = await self._store.get(source_id, principal.tenant_id)
         if row is None or row.deactivated_at is not None:
+            # DELETE removed it from its URL (it stays in the list, IsActive=false).
             raise await self._missing(principal, source_id)
         return row
 
@@ -121,9 +121,7 @@ class SourceService:
         if not isinstance(body, dict):
             raise ValidationFailed("The body must be a JSON object.")
         overlap = _int(body, "overlapSeconds", *OVERLAP)
-        secret, generated = _secret(body, current.provider, given_form="hmac-sha256")
-        if not generated and (problem := check_secret(current.provider, secret)) is not None:
-            raise SecretMismatch(problem)
+        secret, generated = _secret(body, current.provider, rotation=True)
         ciphertext = self._box.encrypt(secret.encode())
         if not await self._store.rotate(current.id, principal.tenant_id, ciphertext, overlap):
             raise await self._missing(principal, current.id)  # deactivated meanwhile
@@ -193,8 +191,8 @@ class SourceService:
 
 
 def _parse_uuid(raw: str) -> uuid.UUID:
-    if not KEY_ID_FORM.fullmatch(raw):  # the documented 8-4-4-4-12 form only, as for keys
-        raise NotFound("No active source with this id.")
+    if not KEY_ID_FORM.fullmatch(raw):  # the one spelling the document names, as for keys
+        raise NotFound("No source with this id.")
     return uuid.UUID(raw)
 
 
@@ -217,21 +215,24 @@ def _token(body: dict[str, Any]) -> str:
     return token
 
 
-def _secret(body: dict[str, Any], provider: str, given_form: str | None = None) -> tuple[str, bool]:
-    """(the secret, whether the gateway generated it). Omitted: generated for `provider`; null
-    is not a secret (400), as for every optional field. A given one is checked as a secret of
-    `given_form` (default: `provider`) would be."""
+def _secret(body: dict[str, Any], provider: str, *, rotation: bool) -> tuple[str, bool]:
+    """(the secret, whether the gateway generated it). A secret that is not of `provider`'s
+    form is a 400 on creation (the provider is in the body) and a 409 on rotation."""
     if "secret" not in body:
         return generate_secret(provider), True
     secret = body["secret"]
     if not isinstance(secret, str):
         raise ValidationFailed("secret must be a string.", field="secret")
-    problem = check_secret(given_form or provider, secret)
+    problem = check_secret_text(secret)
     if problem is not None:
         raise ValidationFailed(problem, field="secret")
+    problem = check_secret_form(provider, secret)
+    if problem is not None:
+        raise SecretMismatch(problem) if rotation else ValidationFailed(problem, field="secret")
     return secret, False
 
 
+# A field that is present must have its type: null is not "not given" (keys' `name` is the same).
 def _bool(body: dict[str, Any], name: str, default: bool) -> bool:
     if name not in body:
         return default
@@ -246,7 +247,7 @@ def _int(body: dict[str, Any], name: str, lo: int, hi: int, default: int) -> int
         return default
     value = body[name]
     if isinstance(value, float) and value.is_integer():
-        value = int(value)  # JSON has one number type: 300.0 is the integer 300 (JSON Schema)
+        value = int(value)  # JSON has one number type: 300.0 is 300 (as JSON Schema says)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise ValidationFailed(f"{name} must be a whole number from {lo} to {hi}.", field=name)
     return value

@@ -37,6 +37,9 @@ NAME_SCHEMA = DOCUMENT["components"]["schemas"]["NewKey"]["properties"]["name"]
 LIST_PARAMETERS = {
     p["name"]: p["schema"] for p in DOCUMENT["paths"]["/api/v1/apikeys"]["get"]["parameters"]
 }
+# Scenarios longer than the default 6 steps: with sources there are ~27 links (most inferred by
+# schemathesis from Location headers and response ids) and every one must be walked.
+STATEFUL_CONFIG = "[phases.stateful]\nmax-steps = 20\n"
 EXACT = settings(max_examples=600, derandomize=True, deadline=None, database=None)
 
 
@@ -233,16 +236,21 @@ async def test_schemathesis_with_all_checks_and_stateful_links_finds_nothing(
     """Every phase (examples, coverage, fuzzing, stateful over the document's links) and every
     check. Two of them have nothing to do here, by design rather than by exclusion:
     `max_response_time` is off unless given a limit (a 2-core box shared with other jobs has no
-    honest one), and `object_level_authorization` replays reads of single objects, which this API
-    has none of (tenant isolation: test_list_keys, test_revoke_key). Deterministic, ~15 s."""
+    honest one), and `object_level_authorization` replays a read of one object as a second user,
+    which this run has none of (tenant isolation: test_list_keys, test_revoke_key,
+    test_sources_api). Generation is deterministic
+    (ids are not); about 30 s on an idle 2-core machine."""
     gateway = await aiohttp_client(GatewayTestServer(make_config()))
     tenant: uuid.UUID = await new_tenant(name="Stateful")
     base_url = str(gateway.make_url("")).rstrip("/")
     har = tmp_path / "run.har"
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(STATEFUL_CONFIG)
 
     process = await asyncio.create_subprocess_exec(
         SCHEMATHESIS,
         "--no-color",
+        f"--config-file={config}",
         "run",
         f"{base_url}{OPENAPI}",
         "--checks=all",
@@ -277,5 +285,15 @@ async def test_schemathesis_with_all_checks_and_stateful_links_finds_nothing(
     for expected in [("GET", 200), ("GET", 400), ("POST", 201), ("POST", 400), ("POST", 401)]:
         assert seen[expected], seen
     assert seen[("DELETE", 200)] and seen[("DELETE", 404)], seen
+    # Links reached every operation on one source with a real id (create -> get/patch/rotate/
+    # deactivate): each answered a success at least once.
+    reached = {
+        (e["request"]["method"], re.sub(r"/[0-9a-f-]{36}", "/{id}", e["request"]["url"]))
+        for e in entries
+        if e["response"]["status"] in (200, 201)
+    }
+    for method, path in [("GET", "/{id}"), ("PATCH", "/{id}"), ("POST", "/{id}/secrets"),
+                         ("DELETE", "/{id}")]:  # fmt: skip
+        assert (method, f"{base_url}/api/v1/sources{path}") in reached, reached
     # Its probes (a NUL in a header, control characters in a path) leave no ERROR behind either.
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
