@@ -265,6 +265,7 @@ async def read_page(
     key = list_key(prefix, tenant_id)
     pipe = redis.pipeline(transaction=True)
     pipe.llen(key)
-    pipe.lrange(key, *page_args(size, offset))
+    # Past the cap nothing is kept; Redis refuses indexes beyond a 64-bit integer anyway.
+    pipe.lrange(key, *page_args(size, min(offset, CAP)))
     total, raw = await pipe.execute()
     return int(total), [orjson.loads(item) for item in raw]

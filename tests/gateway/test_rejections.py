@@ -125,6 +125,16 @@ async def test_unknown_and_inactive_tenants_get_no_records(
     assert 'hooksentry_rejections_total{reason="invalid_api_key"} 3.0' in text
 
 
+async def test_a_page_far_past_the_end_is_empty(
+    make_gateway: MakeGateway, auth: Auth, tenant: uuid.UUID
+) -> None:
+    gateway = await make_gateway()
+    await gateway.post(f"/api/v1/ingest/{tenant}/x", headers={"X-Api-Key": UNKNOWN_KEY})
+    await wait_for(gateway, auth(tenant), 1)
+    far = await records(gateway, auth(tenant), "?Qt=10&Pg=999999999999999998")
+    assert far == {"total": 1, "items": []}
+
+
 async def test_redis_down_loses_records_not_requests(
     make_gateway: MakeGateway, auth: Auth, tenant: uuid.UUID, new_key: NewKey,
     own_redis: OwnRedis, upstream: RecordingUpstream,
