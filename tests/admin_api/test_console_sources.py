@@ -7,14 +7,17 @@ import hashlib
 import hmac
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 
 from gateway.config import Config
 from gateway.tokens import Role, mint_token
 
+SOURCES = "/api/v1/sources"
 HEX_SECRET = re.compile(r"[0-9a-f]{64}")
 BODY = b'{"zen":"Keep it logically awesome.","hook_id":1}'
 
@@ -176,4 +179,56 @@ async def test_rotating_with_no_overlap_ends_the_old_secret_and_shows_the_new_on
     await expect(page.get_by_role("status").first).to_contain_text("already sent")
     assert new not in await page.content()
     assert await send(new) == 202
+    assert tab.csp_violations == []
+
+
+async def test_viewer_sees_sources_without_controls_and_the_server_refuses_changes(
+    open_tab: Any,
+    config: Config,
+    tenant: uuid.UUID,
+    client: TestClient,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    owner = auth(tenant)
+    body = {"name": "Stripe live", "provider": "stripe", "token": "stripe-live"}
+    made = await client.post(SOURCES, json=body | {"secret": "whsec_" + "a" * 32}, headers=owner)
+    assert made.status == 201
+    source = await made.json()
+    tab = await open_tab()
+    page = tab.page
+    await tab.sign_in(mint_token(config, tenant, Role.VIEWER))
+    await tab.goto("/console/sources")
+
+    await expect(page.locator("tbody tr")).to_have_count(1)
+    await expect(page.locator("tbody tr")).to_contain_text(source["ingestPath"])
+    note = page.get_by_text("you can see sources but not create, rotate or deactivate them")
+    await expect(note).to_be_visible()
+    await expect(page.get_by_role("link", name=re.compile("New source"))).to_have_count(0)
+    await expect(page.get_by_role("link", name=re.compile("^(Rotate|Deactivate)"))).to_have_count(0)
+    await expect(page.locator("form[method=post][action*='/sources']")).to_have_count(0)
+    await tab.screenshot("sources-07-viewer")
+
+    # Hidden controls are not the protection: the server refuses a Viewer's valid forms.
+    csrf = await tab.csrf()
+    base = tab.base + "/console/sources"
+    forms = {
+        base: {"name": "sneaky", "provider": "github", "token": "sneaky", "submission": "v1"},
+        f"{base}/{source['id']}/rotate": {"overlapSeconds": "0", "submission": "v2"},
+        f"{base}/{source['id']}/deactivate": {},
+    }
+    for action, fields in forms.items():
+        reply = await page.request.post(
+            action, form={"csrf_token": csrf, **fields}, max_redirects=0
+        )
+        assert reply.status == 403, action
+        assert "does not allow changing sources" in await reply.text()
+    for path in ("/new", f"/{source['id']}/rotate"):
+        assert (await tab.goto(f"/console/sources{path}")).status == 403
+        await expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+
+    listed = await client.get(SOURCES, headers=owner)
+    items = (await listed.json())["items"]
+    assert [(i["name"], i["isActive"], len(i["secrets"])) for i in items] == [
+        ("Stripe live", True, 1)
+    ]
     assert tab.csp_violations == []
