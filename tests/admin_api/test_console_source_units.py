@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import jinja2
 import pytest
 
+from admin_api.console.app import TEMPLATES
 from admin_api.console.origin import public_origin
 from admin_api.console.providers import PROVIDER_INFO, missing_secret, provider_of
 from admin_api.console.source_form import CreateForm, RotateForm
@@ -85,3 +89,19 @@ def test_the_public_origin_takes_a_sane_forwarded_host(
     forwarded: str | None, expected: str
 ) -> None:
     assert public_origin("http", "gw.internal:8080", forwarded) == expected
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_provider_has_its_own_steps_at_every_stage(provider: str) -> None:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    steps: Any = env.get_template("source_steps.html").module
+    new = str(steps.setup_steps(provider, "new"))
+    assert "ingest URL" in new and "Signing secret" in new
+    for generated in (False, True):
+        assert "<li>" in str(steps.setup_steps(provider, "created", generated))
+    assert "<p>" in str(steps.rotate_steps(provider))
+    assert "<p>" in str(steps.after_rotation(provider))

@@ -159,6 +159,7 @@ async def test_rotating_with_no_overlap_ends_the_old_secret_and_shows_the_new_on
     heading = page.get_by_role("heading", name="“Billing service” has a new secret")
     await expect(heading).to_be_visible()
     new = await page.get_by_label("New signing secret").input_value()
+    await expect(page.get_by_text("Give this secret to the sender.")).to_be_visible()
     assert HEX_SECRET.fullmatch(new) and new != old
     await page.locator("#copy-secret").click()
     assert await page.evaluate("navigator.clipboard.readText()") == new
