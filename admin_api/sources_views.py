@@ -31,13 +31,17 @@ def source_service(request: web.Request) -> SourceService:
     return source_service_of(request.config_dict)
 
 
+def ingest_path(row: SourceRow) -> str:
+    return f"/api/v1/ingest/{row.tenant_id}/{row.token}"
+
+
 def source_json(row: SourceRow) -> dict[str, Any]:
     return {
         "id": str(row.id),
         "name": row.name,
         "provider": row.provider,
         "token": row.token,
-        "ingestPath": f"/api/v1/ingest/{row.tenant_id}/{row.token}",
+        "ingestPath": ingest_path(row),
         "requireApiKey": row.require_api_key,
         "toleranceSeconds": row.tolerance_seconds,
         "dedupSeconds": row.dedup_seconds,
