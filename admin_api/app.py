@@ -1,5 +1,5 @@
-"""Mounts the admin sub-apps (/api/v1/apikeys, /api/v1/sources), the OpenAPI document
-and the console on the root app."""
+"""Mounts the admin sub-apps (/api/v1/apikeys, /api/v1/sources, /api/v1/rejections), the
+OpenAPI document and the console on the root app."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from admin_api.audit_views import create_audit_app
 from admin_api.console.app import create_console_app
 from admin_api.headers import ADMIN_HEADERS, add_admin_headers
 from admin_api.openapi import openapi_document
+from admin_api.rejections_views import create_rejections_app
 from admin_api.sources_views import create_sources_app
 
 
@@ -29,6 +30,7 @@ def setup_admin(app: web.Application) -> None:
     app.add_subapp("/api/v1/apikeys", create_admin_app())
     app.add_subapp("/api/v1/sources", create_sources_app())
     app.add_subapp("/api/v1/audit", create_audit_app())
+    app.add_subapp("/api/v1/rejections", create_rejections_app())
     app.router.add_get("/api/v1/openapi.json", _openapi_document)
     app.add_subapp("/console", create_console_app())
 

@@ -7,45 +7,28 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from admin_api.openapi_keys import KEY_PROPERTIES
+from admin_api.openapi_keys import KEY_PROPERTIES, NEW_EXPIRY
 from admin_api.openapi_keys import LINKS as KEY_LINKS
 from admin_api.openapi_keys import PATHS as KEY_PATHS
 from admin_api.openapi_keys import SCHEMAS as KEY_SCHEMAS
+from admin_api.openapi_parts import (
+    AUTH_ERRORS,
+    ID,
+    ID_OF_BODY,
+    NAME,
+    NULLABLE_TIMESTAMP,
+    TIMESTAMP,
+    error,
+    id_parameter,
+    json_body,
+    json_response,
+    list_parameters,
+)
+from admin_api.openapi_rejections import PATHS as REJECTION_PATHS
+from admin_api.openapi_rejections import SCHEMAS as REJECTION_SCHEMAS
 from admin_api.openapi_sources import PATHS as SOURCE_PATHS
 from admin_api.openapi_sources import SCHEMAS as SOURCE_SCHEMAS
-from admin_api.pagination import MAX_PAGE_SIZE, SORT_FIELDS
-from admin_api.service import NAME_MAX
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _json(schema: str, description: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"description": description, "content": {"application/json": {"schema": ref}}}
-
-
-_AUTH_ERRORS = {
-    "401": _error("Missing, malformed, expired or badly signed bearer token."),
-    "404": _error("The token's tenant does not exist or is not active."),
-    "503": _error("The key database is unavailable; retry."),
-}
-_TIMESTAMP = {"type": "string", "format": "date-time", "example": "2026-07-03T14:32:00.000Z"}
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
+from admin_api.pagination import SORT_FIELDS
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -63,54 +46,32 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "listApiKeys",
                 "summary": "List the caller's tenant's API keys, one page at a time.",
-                "parameters": [
-                    _query(
-                        "Qt",
-                        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10},
-                        "Items per page.",
-                    ),
-                    _query("Pg", {"type": "integer", "minimum": 1, "default": 1}, "1-based page."),
-                    _query(
-                        "CpOrd",
-                        {"type": "string", "enum": list(SORT_FIELDS), "default": "id"},
-                        "Sort field (case-insensitive); ties are broken by id.",
-                    ),
-                    _query(
-                        "TpOrd",
-                        {"type": "string", "enum": ["Asc", "Desc"], "default": "Desc"},
-                        "Sort direction (case-insensitive).",
-                    ),
-                    _query(
-                        "IsActive",
-                        {"type": "boolean"},
-                        "true: usable keys; false: revoked or expired.",
-                    ),
-                ],
+                "parameters": list_parameters(
+                    SORT_FIELDS,
+                    "true: usable keys (neither revoked nor expired); false: revoked or expired",
+                ),
                 "responses": {
-                    "200": _json("KeyPage", "One page of keys and the total matching count."),
-                    "400": _error("A paging parameter is out of range or not understood."),
-                    "403": _error("The token's role grants nothing."),
-                    **_AUTH_ERRORS,
+                    "200": json_response(
+                        "KeyPage", "One page of keys and the total matching count."
+                    ),
+                    "400": error("A paging parameter is out of range or not understood."),
+                    "403": error("The token's role grants nothing."),
+                    **AUTH_ERRORS,
                 },
             },
             "post": {
                 "operationId": "createApiKey",
                 "summary": "Create an API key. The plain key is in this response only.",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/NewKey"}}
-                    },
-                },
+                "requestBody": json_body("NewKey"),
                 "responses": {
                     "201": {
-                        **_json("CreatedKey", "The key was created."),
+                        **json_response("CreatedKey", "The key was created."),
                         "headers": {"Location": {"schema": {"type": "string"}}},
                         "links": KEY_LINKS,
                     },
-                    "400": _error("The body is not a JSON object with a valid name or expiry."),
-                    "403": _error("The token's role may not create keys (Viewer or unknown)."),
-                    **_AUTH_ERRORS,
+                    "400": error("The body is not a JSON object with a valid name or expiry."),
+                    "403": error("The token's role may not create keys (Viewer or unknown)."),
+                    **AUTH_ERRORS,
                 },
             },
         },
@@ -118,19 +79,26 @@ DOCUMENT: dict[str, Any] = {
             "delete": {
                 "operationId": "revokeApiKey",
                 "summary": "Revoke an API key; it stops working on every gateway process.",
-                "parameters": [
-                    {
-                        "name": "id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "format": "uuid"},
-                    }
-                ],
+                "parameters": [id_parameter("The key's id in the 8-4-4-4-12 hex form (any case).")],
                 "responses": {
-                    "200": _json("Key", "The key is revoked."),
-                    "403": _error("The key belongs to another tenant, or the role may not revoke."),
-                    **_AUTH_ERRORS,
-                    "404": _error("Not a UUID, no such key, already revoked, or unknown tenant."),
+                    "200": {
+                        **json_response("Key", "The key is revoked."),
+                        "links": {
+                            "RevokeAgain": {
+                                "operationId": "revokeApiKey",
+                                "parameters": ID_OF_BODY,
+                                "description": "A revoked key is gone: revoking it again is 404.",
+                            },
+                            "ListRevokedKeys": {
+                                "operationId": "listApiKeys",
+                                "parameters": {"IsActive": "false", "CpOrd": "revokedAt"},
+                                "description": "Revoked keys, the latest revocation first.",
+                            },
+                        },
+                    },
+                    "403": error("The key belongs to another tenant, or the role may not revoke."),
+                    **AUTH_ERRORS,
+                    "404": error("Not a UUID, no such key, already revoked, or unknown tenant."),
                 },
             }
         },
@@ -142,31 +110,22 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "required": ["name"],
                 "properties": {
-                    "name": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": NAME_MAX,
-                        "description": "Trimmed; no control characters.",
-                    },
-                    "expiresAt": {
-                        "type": "string",
-                        "format": "date-time",
-                        "description": "RFC 3339, in the future, at most 10 years ahead.",
-                    },
+                    "name": NAME | {"examples": ["CI deploys"]},
+                    "expiresAt": NEW_EXPIRY,
                 },
             },
             "Key": {
                 "type": "object",
                 "required": ["id", "name", "isActive", "createdAt", "revokedAt", *KEY_PROPERTIES],
                 "properties": {
-                    "id": {"type": "string", "format": "uuid"},
+                    "id": ID,
                     "name": {"type": "string"},
                     "isActive": {
                         "type": "boolean",
                         "description": "Usable now: neither revoked nor expired.",
                     },
-                    "createdAt": _TIMESTAMP,
-                    "revokedAt": {"oneOf": [_TIMESTAMP, {"type": "null"}]},
+                    "createdAt": TIMESTAMP,
+                    "revokedAt": NULLABLE_TIMESTAMP,
                     **KEY_PROPERTIES,
                 },
                 "additionalProperties": False,
@@ -175,10 +134,10 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "required": ["id", "name", "key", "createdAt"],
                 "properties": {
-                    "id": {"type": "string", "format": "uuid"},
+                    "id": ID,
                     "name": {"type": "string"},
                     "key": {"type": "string", "pattern": "^hks_[0-9a-f]{32}$"},
-                    "createdAt": _TIMESTAMP,
+                    "createdAt": TIMESTAMP,
                 },
                 "additionalProperties": False,
             },
@@ -190,9 +149,9 @@ DOCUMENT: dict[str, Any] = {
                     "name": {"type": "string"},
                     "key": {"type": "string", "pattern": "^hks_[0-9a-f]{32}$"},
                     "isActive": {"type": "boolean"},
-                    "createdAt": _TIMESTAMP,
+                    "createdAt": TIMESTAMP,
                     "revokedAt": {"type": "null"},
-                    "replaces": {"type": "string", "format": "uuid"},
+                    "replaces": ID,
                     **KEY_PROPERTIES,
                 },
                 "additionalProperties": False,
@@ -214,8 +173,8 @@ DOCUMENT: dict[str, Any] = {
     },
 }
 DOCUMENT["paths"]["/api/v1/apikeys/{id}"] |= KEY_PATHS.pop("/api/v1/apikeys/{id}")
-DOCUMENT["paths"] |= KEY_PATHS | SOURCE_PATHS
-DOCUMENT["components"]["schemas"] |= KEY_SCHEMAS | SOURCE_SCHEMAS
+DOCUMENT["paths"] |= KEY_PATHS | SOURCE_PATHS | REJECTION_PATHS
+DOCUMENT["components"]["schemas"] |= KEY_SCHEMAS | SOURCE_SCHEMAS | REJECTION_SCHEMAS
 _BODY = orjson.dumps(DOCUMENT)
 
 

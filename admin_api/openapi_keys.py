@@ -3,79 +3,104 @@ into admin_api.openapi's document."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from admin_api.audit import ACTIONS
+from admin_api.key_forms import CIDR_PATTERN, future_date_time_pattern
 from admin_api.lifecycle import MAX_CIDRS, OVERLAP_DEFAULT, OVERLAP_MAX
-from admin_api.pagination import MAX_PAGE_SIZE
-from admin_api.service import NAME_MAX
+from admin_api.openapi_parts import (
+    AUTH_ERRORS,
+    ID_OF_BODY,
+    NAME,
+    NULLABLE_TIMESTAMP,
+    TIMESTAMP,
+    error,
+    id_parameter,
+    json_body,
+    json_response,
+    list_parameters,
+    query,
+)
 
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _json(schema: str, description: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"description": description, "content": {"application/json": {"schema": ref}}}
-
-
-def _body(schema: str, required: bool = True) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"required": required, "content": {"application/json": {"schema": ref}}}
-
-
-_TIMESTAMP = {"type": "string", "format": "date-time", "example": "2026-07-03T14:32:00.000Z"}
-_NULLABLE_TIMESTAMP = {"oneOf": [_TIMESTAMP, {"type": "null"}]}
-_CIDRS = {
+# The document cannot say "in the future": its pattern allows the years from next year but one
+# to eight years ahead, every one of which the server accepts (docs/decisions.md, "Keys: the
+# OpenAPI document's expiresAt").
+_YEAR = datetime.now(UTC).year
+FUTURE = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": future_date_time_pattern(_YEAR + 2, _YEAR + 8),
+    "examples": [f"{_YEAR + 2}-01-01T00:00:00Z"],
+    "description": "RFC 3339 (no leap second), in the future, at most 10 years ahead; the pattern "
+    "shows a part of that range.",
+}
+NEW_EXPIRY = {"oneOf": [FUTURE, {"type": "null"}], "description": "null: no expiry."}
+_CIDRS_OUT = {
+    "oneOf": [
+        {"type": "array", "minItems": 1, "maxItems": MAX_CIDRS, "items": {"type": "string"}},
+        {"type": "null"},
+    ],
+    "description": "Sender addresses or networks the key may be used from; null = any.",
+}
+_CIDRS_IN = {
     "oneOf": [
         {
             "type": "array",
             "minItems": 1,
             "maxItems": MAX_CIDRS,
-            "items": {"type": "string", "example": "203.0.113.0/24"},
+            "items": {
+                "type": "string",
+                "pattern": CIDR_PATTERN,
+                "examples": ["203.0.113.0/24"],
+                "description": "An IPv4 or IPv6 address or network; host bits are cleared.",
+            },
         },
         {"type": "null"},
     ],
-    "description": "Sender addresses or networks the key may be used from; null = any.",
+    "description": "Sender addresses or networks the key may be used from; null clears (any).",
 }
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-_AUTH = {
-    "401": _error("Missing, malformed, expired or badly signed bearer token."),
-    "503": _error("The key database is unavailable; retry."),
-}
+_ID = id_parameter("The key's id in the 8-4-4-4-12 hex form (any case).")
 _ONE = {
-    "403": _error("The key belongs to another tenant, or the role may not do this."),
-    "404": _error("Not a UUID, no such key (or revoked, for changes), or unknown tenant."),
-    **_AUTH,
+    "403": error("The key belongs to another tenant, or the role may not do this."),
+    **AUTH_ERRORS,
+    "404": error(
+        "Not an id of that form, no such key (or revoked, for changes), or unknown tenant."
+    ),
 }
 # Where a created key's id leads (schemathesis follows these in stateful runs).
 LINKS = {
-    "GetApiKey": {"operationId": "getApiKey", "parameters": {"id": "$response.body#/id"}},
-    "PatchApiKey": {"operationId": "patchApiKey", "parameters": {"id": "$response.body#/id"}},
-    "RotateApiKey": {"operationId": "rotateApiKey", "parameters": {"id": "$response.body#/id"}},
-    "RevokeApiKey": {"operationId": "revokeApiKey", "parameters": {"id": "$response.body#/id"}},
+    "GetApiKey": {"operationId": "getApiKey", "parameters": ID_OF_BODY},
+    "PatchApiKey": {"operationId": "patchApiKey", "parameters": ID_OF_BODY},
+    "RotateApiKey": {"operationId": "rotateApiKey", "parameters": ID_OF_BODY},
+    "RevokeCreatedKey": {
+        "operationId": "revokeApiKey",
+        "parameters": ID_OF_BODY,
+        "description": "Revoke the key just created.",
+    },
+    "ListActiveKeys": {
+        "operationId": "listApiKeys",
+        "parameters": {"IsActive": "true", "CpOrd": "createdAt"},
+        "description": "Active keys, the newest first.",
+    },
 }
 
 PATHS: dict[str, Any] = {
     "/api/v1/apikeys/{id}": {
         "get": {
             "operationId": "getApiKey",
-            "summary": "One key (active, expired or revoked); never the key or its hash.",
+            "summary": "One key, expired ones too (revoked: 404); never the key or its hash.",
             "parameters": [_ID],
-            "responses": {"200": _json("Key", "The key."), **_ONE},
+            "responses": {"200": json_response("Key", "The key."), **_ONE},
         },
         "patch": {
             "operationId": "patchApiKey",
             "summary": "Rename a key, set or clear its expiry and its allowed addresses.",
             "parameters": [_ID],
-            "requestBody": _body("KeyPatch"),
+            "requestBody": json_body("KeyPatch"),
             "responses": {
-                "200": {**_json("Key", "The changed key."), "links": LINKS},
-                "400": _error("A field is not valid (an expiry in the past, a bad CIDR...)."),
+                "200": {**json_response("Key", "The changed key."), "links": LINKS},
+                "400": error("A field is not valid (an expiry in the past, a bad CIDR...)."),
                 **_ONE,
             },
         },
@@ -85,14 +110,16 @@ PATHS: dict[str, Any] = {
             "operationId": "rotateApiKey",
             "summary": "A new key replacing this one; the old one ends after overlapSeconds.",
             "parameters": [_ID],
-            "requestBody": _body("KeyRotation", required=False),
+            "requestBody": json_body("KeyRotation") | {"required": False},
             "responses": {
                 "201": {
-                    **_json("RotatedKey", "The new key; its plain value is in this response only."),
+                    **json_response(
+                        "RotatedKey", "The new key; its plain value is in this response only."
+                    ),
                     "headers": {"Location": {"schema": {"type": "string"}}},
                     "links": LINKS,
                 },
-                "400": _error("A field is not valid."),
+                "400": error("A field is not valid."),
                 **_ONE,
             },
         }
@@ -102,64 +129,31 @@ PATHS: dict[str, Any] = {
             "operationId": "listAudit",
             "summary": "The caller's tenant's audit trail, newest first (every role may read).",
             "parameters": [
-                {
-                    "name": "Qt",
-                    "in": "query",
-                    "required": False,
-                    "schema": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": MAX_PAGE_SIZE,
-                        "default": 10,
-                    },
-                },
-                {
-                    "name": "Pg",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "default": 1},
-                },
-                {
-                    "name": "TpOrd",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": ["Asc", "Desc"], "default": "Desc"},
-                },
-                {
-                    "name": "Action",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": list(ACTIONS)},
-                },
+                *(p for p in list_parameters(("id",), "") if p["name"] in ("Qt", "Pg", "TpOrd")),
+                query("Action", {"type": "string", "enum": list(ACTIONS)}, "Only this action."),
             ],
             "responses": {
-                "200": _json("AuditPage", "One page of audit entries and the total count."),
-                "400": _error("A parameter is out of range or not understood."),
-                "403": _error("The token's role grants nothing."),
-                "404": _error("The token's tenant does not exist or is not active."),
-                **_AUTH,
+                "200": json_response("AuditPage", "One page of audit entries and the total count."),
+                "400": error("A parameter is out of range or not understood."),
+                "403": error("The token's role grants nothing."),
+                **AUTH_ERRORS,
             },
         }
     },
 }
 
 KEY_PROPERTIES: dict[str, Any] = {
-    "expiresAt": _NULLABLE_TIMESTAMP,
-    "lastUsedAt": _NULLABLE_TIMESTAMP,
-    "allowedCidrs": _CIDRS,
-}
-_FUTURE = {
-    "type": "string",
-    "format": "date-time",
-    "description": "RFC 3339, in the future, at most 10 years ahead.",
+    "expiresAt": NULLABLE_TIMESTAMP,
+    "lastUsedAt": NULLABLE_TIMESTAMP,
+    "allowedCidrs": _CIDRS_OUT,
 }
 SCHEMAS: dict[str, Any] = {
     "KeyPatch": {
         "type": "object",
         "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX},
-            "expiresAt": {"oneOf": [_FUTURE, {"type": "null"}]},
-            "allowedCidrs": _CIDRS,
+            "name": NAME,
+            "expiresAt": NEW_EXPIRY | {"description": "null clears the expiry."},
+            "allowedCidrs": _CIDRS_IN,
         },
     },
     "KeyRotation": {
@@ -170,8 +164,10 @@ SCHEMAS: dict[str, Any] = {
                 "minimum": 0,
                 "maximum": OVERLAP_MAX,
                 "default": OVERLAP_DEFAULT,
+                "description": "How long the old key keeps working. A whole number; null is "
+                "not accepted.",
             },
-            "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX},
+            "name": NAME | {"description": "The new key's name (default: the old one's)."},
         },
     },
     "AuditEntry": {
@@ -190,7 +186,7 @@ SCHEMAS: dict[str, Any] = {
         ],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
-            "at": _TIMESTAMP,
+            "at": TIMESTAMP,
             "actor": {"type": "string"},
             "role": {"type": ["string", "null"]},
             "action": {"type": "string", "enum": list(ACTIONS)},

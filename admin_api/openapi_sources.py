@@ -1,33 +1,39 @@
-"""The /api/v1/sources part of the admin API's OpenAPI document (SPEC §6)."""
+"""The /api/v1/sources part of the admin API's OpenAPI document (SPEC §6), exact about what the
+server accepts, as the keys' part is: built from the parsers' own rules (sources_service,
+gateway.signatures) and the shared pieces of openapi_parts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from admin_api.pagination import MAX_PAGE_SIZE
-from admin_api.service import NAME_MAX
-from admin_api.sources_service import DEDUP, OVERLAP, SORT_FIELDS, TOLERANCE
-from gateway.signatures import PROVIDERS, SECRET_MAX, SECRET_MIN
+from admin_api.openapi_parts import (
+    AUTH_ERRORS,
+    ID,
+    ID_OF_BODY,
+    NAME,
+    NULLABLE_TIMESTAMP,
+    TIMESTAMP,
+    error,
+    id_parameter,
+    json_body,
+    json_response,
+    list_parameters,
+    ref,
+)
+from admin_api.openapi_patterns import base64_pattern, none_of_pattern
+from admin_api.sources_service import DEDUP, OVERLAP, SORT_FIELDS, TOKEN_FORM, TOLERANCE
+from gateway.signatures import (
+    PROVIDERS,
+    SECRET_CONTROL,
+    SECRET_MAX,
+    SECRET_MIN,
+    WHSEC_MAX_BYTES,
+    WHSEC_MIN_BYTES,
+    WHSEC_PREFIX,
+)
 
-_TIMESTAMP = {"type": "string", "format": "date-time", "example": "2026-07-03T14:32:00.000Z"}
-_NULLABLE_TIMESTAMP = {"oneOf": [_TIMESTAMP, {"type": "null"}]}
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
-
-
-def _json(schema: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
-
-
-def _body(schema: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
+WHSEC_PROVIDER = "standard-webhooks"
+_CONTROL = [chr(point) for point in range(0x10000) if SECRET_CONTROL.fullmatch(chr(point))]
 
 
 def _seconds(bounds: tuple[int, int, int], description: str) -> dict[str, Any]:
@@ -37,41 +43,53 @@ def _seconds(bounds: tuple[int, int, int], description: str) -> dict[str, Any]:
         "minimum": lo,
         "maximum": hi,
         "default": default,
-        "description": description,
+        "description": f"{description} A whole number; null is not accepted.",
     }
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-_AUTH = {
-    "401": _error("Missing, malformed, expired or badly signed bearer token."),
-    "404": _error("The token's tenant does not exist or is not active."),
-    "503": _error("The database is unavailable; retry."),
-}
-_ONE = {
-    "403": _error("The source belongs to another tenant, or the role may not change sources."),
-    **_AUTH,
-    "404": _error("Not a UUID, no such (active) source, or unknown tenant."),
-}
-_SECRET_CREATED = {
-    "description": "Created. `secret` is present only when the gateway generated it.",
-    "content": {"application/json": {"schema": _ref("CreatedSource")}},
-    "headers": {"Location": {"schema": {"type": "string"}}},
-}
-_SECRET = {
+SECRET = {
     "type": "string",
     "minLength": SECRET_MIN,
     "maxLength": SECRET_MAX,
-    "description": "The provider's signing secret; omitted: the gateway generates one "
-    "(standard-webhooks: whsec_ + base64 of 24-64 bytes).",
+    "pattern": none_of_pattern(_CONTROL),
+    "description": f"The provider's signing secret: {SECRET_MIN} to {SECRET_MAX} characters, no "
+    "control character (U+0000-U+001F, U+007F). For standard-webhooks: "
+    f"{WHSEC_PREFIX} + the base64 of {WHSEC_MIN_BYTES}-{WHSEC_MAX_BYTES} bytes. Omitted: the "
+    "gateway generates one and returns it once.",
+}
+WHSEC_SECRET = {
+    "type": "string",
+    "maxLength": SECRET_MAX,
+    "pattern": f"^{WHSEC_PREFIX}{base64_pattern(WHSEC_MIN_BYTES, WHSEC_MAX_BYTES)}$",
+    "description": f"{WHSEC_PREFIX} + the base64 of {WHSEC_MIN_BYTES} to {WHSEC_MAX_BYTES} bytes.",
+}
+TOKEN = {
+    "type": "string",
+    "pattern": f"^{TOKEN_FORM.pattern}$",
+    "description": "The {token} segment of the ingest URL.",
+}
+_ID_PARAMETER = [id_parameter("The source's id in the 8-4-4-4-12 hex form (any case).")]
+_ONE = {
+    "403": error("The source belongs to another tenant, or the role may not change sources."),
+    **AUTH_ERRORS,
+    "404": error("Not an id of that form, no such active source, or unknown tenant."),
+}
+
+
+def _created(description: str) -> dict[str, Any]:
+    # No links here: schemathesis derives create/rotate -> get, patch, rotate, deactivate from
+    # the Location header, and the others from the `id` of each response (links written here
+    # would only be walked twice).
+    return {
+        **json_response("CreatedSource", description),
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
+
+
+_LIST_DEACTIVATED = {
+    "operationId": "listSources",
+    "parameters": {"IsActive": "false", "CpOrd": "createdAt"},
+    "description": "Deactivated sources stay listed.",
 }
 
 PATHS: dict[str, Any] = {
@@ -79,142 +97,148 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listSources",
             "summary": "List the caller's tenant's sources, one page at a time.",
-            "parameters": [
-                _query(
-                    "Qt",
-                    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10},
-                    "Items per page.",
-                ),
-                _query("Pg", {"type": "integer", "minimum": 1, "default": 1}, "1-based page."),
-                _query(
-                    "CpOrd",
-                    {"type": "string", "enum": list(SORT_FIELDS), "default": "id"},
-                    "Sort field (case-insensitive); ties are broken by id.",
-                ),
-                _query(
-                    "TpOrd",
-                    {"type": "string", "enum": ["Asc", "Desc"], "default": "Desc"},
-                    "Sort direction (case-insensitive).",
-                ),
-                _query("IsActive", {"type": "boolean"}, "true: active; false: deactivated."),
-            ],
+            "parameters": list_parameters(SORT_FIELDS, "true: active; false: deactivated"),
             "responses": {
-                "200": _json("SourcePage", "One page of sources and the total matching count."),
-                "400": _error("A paging parameter is out of range or not understood."),
-                "403": _error("The token's role grants nothing."),
-                **_AUTH,
+                "200": json_response("SourcePage", "One page of sources and the total count."),
+                "400": error("A paging parameter is out of range or not understood."),
+                "403": error("The token's role grants nothing."),
+                **AUTH_ERRORS,
             },
         },
         "post": {
             "operationId": "createSource",
             "summary": "Create a source: an ingest URL bound to a provider's signature scheme.",
-            "requestBody": _body("NewSource"),
+            "requestBody": json_body("NewSource"),
             "responses": {
-                "201": _SECRET_CREATED,
-                "400": _error("The body is not a JSON object with valid fields."),
-                "403": _error("The token's role may not create sources (Viewer or unknown)."),
-                "409": _error("An active source already uses this token (source_exists)."),
-                **_AUTH,
+                "201": _created("Created. `secret` is present only when the gateway generated it."),
+                "400": error("The body is not a JSON object with valid fields."),
+                "403": error("The token's role may not create sources (Viewer or unknown)."),
+                "409": error("An active source already uses this token (source_exists)."),
+                **AUTH_ERRORS,
             },
         },
     },
     "/api/v1/sources/{id}": {
         "get": {
             "operationId": "getSource",
-            "summary": "One source (active or deactivated).",
-            "parameters": [_ID],
-            "responses": {"200": _json("Source", "The source."), **_ONE},
+            "summary": "One active source (a deactivated one is only in the list).",
+            "parameters": _ID_PARAMETER,
+            "responses": {"200": json_response("Source", "The source."), **_ONE},
         },
         "patch": {
             "operationId": "patchSource",
             "summary": "Change an active source's name, key requirement, tolerance or dedup.",
-            "parameters": [_ID],
-            "requestBody": _body("SourcePatch"),
+            "parameters": _ID_PARAMETER,
+            "requestBody": json_body("SourcePatch"),
             "responses": {
-                "200": _json("Source", "The changed source."),
-                "400": _error("A field is not valid."),
+                "200": json_response("Source", "The changed source."),
+                "400": error("The body is not a JSON object with valid fields."),
                 **_ONE,
             },
         },
         "delete": {
             "operationId": "deactivateSource",
             "summary": "Deactivate a source; its URL falls back to API keys on every process.",
-            "parameters": [_ID],
-            "responses": {"200": _json("Source", "The source, deactivated."), **_ONE},
+            "parameters": _ID_PARAMETER,
+            "responses": {
+                "200": {
+                    **json_response("Source", "The source, deactivated."),
+                    "links": {
+                        "DeactivateAgain": {
+                            "operationId": "deactivateSource",
+                            "parameters": ID_OF_BODY,
+                            "description": "A deactivated source is gone: this is 404.",
+                        },
+                        "ListDeactivatedSources": _LIST_DEACTIVATED,
+                    },
+                },
+                **_ONE,
+            },
         },
     },
     "/api/v1/sources/{id}/secrets": {
         "post": {
             "operationId": "rotateSourceSecret",
             "summary": "Add a secret; older ones end after overlapSeconds.",
-            "parameters": [_ID],
-            "requestBody": _body("SecretRotation"),
-            "responses": {"201": _SECRET_CREATED, "400": _error("A field is not valid."), **_ONE},
+            "parameters": _ID_PARAMETER,
+            "requestBody": json_body("SecretRotation"),
+            "responses": {
+                "201": _created("The source with its new secret (`secret` only when generated)."),
+                "400": error("The body is not a JSON object with valid fields."),
+                "409": error(
+                    "The secret is valid but not of the source's provider's form "
+                    f"(secret_mismatch): {WHSEC_PROVIDER} takes {WHSEC_SECRET['description']}"
+                ),
+                **_ONE,
+            },
         }
     },
 }
 
 _SOURCE_PROPERTIES: dict[str, Any] = {
-    "id": {"type": "string", "format": "uuid"},
+    "id": ID,
     "name": {"type": "string"},
     "provider": {"type": "string", "enum": list(PROVIDERS)},
-    "token": {"type": "string"},
-    "ingestPath": {"type": "string"},
+    "token": TOKEN,
+    "ingestPath": {"type": "string", "examples": ["/api/v1/ingest/{tenantId}/{token}"]},
     "requireApiKey": {"type": "boolean"},
     "toleranceSeconds": {"type": "integer"},
     "dedupSeconds": {"type": "integer"},
     "isActive": {"type": "boolean"},
-    "createdAt": _TIMESTAMP,
-    "deactivatedAt": _NULLABLE_TIMESTAMP,
-    "secrets": {"type": "array", "items": _ref("SourceSecret")},
-}
-_NAME = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": NAME_MAX,
-    "description": "Trimmed; no control characters.",
+    "createdAt": TIMESTAMP,
+    "deactivatedAt": NULLABLE_TIMESTAMP,
+    "secrets": {"type": "array", "items": ref("SourceSecret")},
 }
 _TOLERANCE = _seconds(TOLERANCE, "How far a signed timestamp may be from the gateway's clock.")
 _DEDUP = _seconds(DEDUP, "How long a delivery's identity is remembered (0 = off).")
+
+
+def _unchanged(schema: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH field: absent leaves the value as it is, so no default."""
+    return {key: value for key, value in schema.items() if key != "default"}
+
+
+_REQUIRE_API_KEY = {"type": "boolean", "description": "Also require a valid X-Api-Key."}
 
 SCHEMAS: dict[str, Any] = {
     "NewSource": {
         "type": "object",
         "required": ["name", "provider", "token"],
         "properties": {
-            "name": _NAME,
+            "name": NAME,
             "provider": {"type": "string", "enum": list(PROVIDERS)},
-            "token": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,128}$"},
-            "secret": _SECRET,
-            "requireApiKey": {"type": "boolean", "default": False},
+            "token": TOKEN,
+            "secret": SECRET,
+            "requireApiKey": _REQUIRE_API_KEY | {"default": False},
             "toleranceSeconds": _TOLERANCE,
             "dedupSeconds": _DEDUP,
         },
+        # The secret's form depends on the provider in the same body.
+        "anyOf": [
+            {"properties": {"provider": {"not": {"const": WHSEC_PROVIDER}}}},
+            {"properties": {"provider": {"const": WHSEC_PROVIDER}, "secret": WHSEC_SECRET}},
+        ],
     },
     "SourcePatch": {
         "type": "object",
         "properties": {
-            "name": _NAME,
-            "requireApiKey": {"type": "boolean"},
-            "toleranceSeconds": _TOLERANCE,
-            "dedupSeconds": _DEDUP,
+            "name": NAME,
+            "requireApiKey": _REQUIRE_API_KEY,
+            "toleranceSeconds": _unchanged(_TOLERANCE),
+            "dedupSeconds": _unchanged(_DEDUP),
         },
     },
     "SecretRotation": {
         "type": "object",
         "properties": {
-            "secret": _SECRET,
+            "secret": SECRET,
             "overlapSeconds": _seconds(OVERLAP, "How long older secrets stay valid (0 = not)."),
         },
     },
     "SourceSecret": {
         "type": "object",
         "required": ["id", "createdAt", "expiresAt"],
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "createdAt": _TIMESTAMP,
-            "expiresAt": _NULLABLE_TIMESTAMP,
-        },
+        "properties": {"id": ID, "createdAt": TIMESTAMP, "expiresAt": NULLABLE_TIMESTAMP},
         "additionalProperties": False,
     },
     "Source": {
@@ -234,7 +258,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["total", "items"],
         "properties": {
             "total": {"type": "integer", "minimum": 0},
-            "items": {"type": "array", "items": _ref("Source")},
+            "items": {"type": "array", "items": ref("Source")},
         },
     },
 }

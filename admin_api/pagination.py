@@ -12,10 +12,11 @@ from gateway.errors import ValidationFailed
 SORT_FIELDS = ("id", "name", "isActive", "createdAt", "revokedAt", "expiresAt", "lastUsedAt")
 _SORT_BY_LOWER = {f.lower(): f for f in SORT_FIELDS}
 MAX_PAGE_SIZE = 100
+MAX_DIGITS = 18  # a number of up to 18 digits is below 2**63: no overflow anywhere downstream
 T = TypeVar("T")
-_DIGITS = re.compile(r"[0-9]{1,18}")
-_BOOLS: dict[str, bool | None] = {"true": True, "false": False}
-_DIRECTIONS = {"asc": False, "desc": True}
+_DIGITS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
+BOOLEANS: dict[str, bool | None] = {"true": True, "false": False}
+DIRECTIONS = {"asc": False, "desc": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +48,8 @@ def parse_page_request(
         size=_int(params, "Qt", default.size, 1, MAX_PAGE_SIZE),
         page=_int(params, "Pg", default.page, 1, None),
         sort=_choice(params, "CpOrd", by_lower, default.sort, ", ".join(sort_fields)),
-        descending=_choice(params, "TpOrd", _DIRECTIONS, default.descending, "Asc, Desc"),
-        is_active=_choice(params, "IsActive", _BOOLS, default.is_active, "true, false"),
+        descending=_choice(params, "TpOrd", DIRECTIONS, default.descending, "Asc, Desc"),
+        is_active=_choice(params, "IsActive", BOOLEANS, default.is_active, "true, false"),
     )
 
 

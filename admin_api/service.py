@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import unicodedata
 import uuid
@@ -22,6 +23,11 @@ from gateway.tokens import Principal, Role
 log = logging.getLogger(__name__)
 
 NAME_MAX = 100
+# A key id in the canonical 8-4-4-4-12 form only (uuid.UUID alone would also take braces,
+# `urn:uuid:` and bare hex): one spelling per key, as the OpenAPI document says.
+KEY_ID_FORM = re.compile(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
 
 
 class LocalCache(Protocol):
@@ -70,11 +76,13 @@ class KeyService:
         await self._reader(principal)
         return await self._store.list_keys(principal.tenant_id, page)
 
-    async def get(self, principal: Principal, raw_id: str) -> KeyRow:
+    async def get(self, principal: Principal, raw_id: str, *, revoked: bool = False) -> KeyRow:
+        """A key, expired ones too. A revoked key is gone from its URL (404, as a deactivated
+        source is; it stays in the list), unless `revoked` (the console's page of it)."""
         await self._reader(principal)
         key_id = _parse_uuid(raw_id)
         row = await self._store.get_key(key_id, principal.tenant_id)
-        if row is None:
+        if row is None or (row.revoked_at is not None and not revoked):
             raise await self._missing(principal, key_id)
         return row
 
@@ -176,7 +184,7 @@ async def deactivate_tenant(
         for key_id, key_hash in keys:
             await l2.revoke(key_hash, KeyRecord.of(key_id, tenant_id, revoked=True))
     if sources is not None:  # its sources stop too: an empty set replaces the cached one
-        empty = TenantSources(str(tenant_id), {}, time.time())
+        empty = TenantSources(str(tenant_id), {}, time.time(), active=False)
         await sources.revoke(source_set_hash(tenant_id), empty)
     log.info("tenant deactivated", extra={"tenant_id": str(tenant_id), "keys": len(keys)})
     return True
@@ -220,7 +228,6 @@ def require_operator(principal: Principal) -> None:
 
 
 def _parse_uuid(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound("No active API key with this id.") from None
+    if not KEY_ID_FORM.fullmatch(raw):
+        raise NotFound("No active API key with this id.")
+    return uuid.UUID(raw)

@@ -11,13 +11,13 @@ from typing import Any
 
 from admin_api.audit import Actor, AuditEntry, entry
 from admin_api.pagination import PageRequest
-from admin_api.service import require_writer, validate_name
+from admin_api.service import KEY_ID_FORM, require_writer, validate_name
 from admin_api.sources_store import NewSource, SourceExists, SourceRow, SourceStore
 from admin_api.store import KeyStore
 from gateway.errors import Forbidden, GatewayError, NotFound, StoreUnavailable, ValidationFailed
 from gateway.l2 import RedisL2
 from gateway.secretbox import SecretBox
-from gateway.signatures import PROVIDERS, check_secret, generate_secret
+from gateway.signatures import PROVIDERS, check_secret_form, check_secret_text, generate_secret
 from gateway.sourcecache import SourceCache
 from gateway.sources import TenantSources, source_set_hash
 from gateway.tokens import Principal
@@ -34,6 +34,14 @@ OVERLAP = (0, 2_592_000, 86_400)
 class SourceConflict(GatewayError):
     status, code = 409, "source_exists"
     message = "An active source already uses this token; deactivate it first."
+
+
+class SecretMismatch(GatewayError):
+    """A rotation's secret is a valid secret, but not of the source's provider's form: the body
+    is fine on its own and conflicts with the source (so the OpenAPI document, which cannot see
+    the provider, is exact about the 400s)."""
+
+    status, code = 409, "secret_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +77,7 @@ class SourceService:
             tolerance_seconds=_int(body, "toleranceSeconds", *TOLERANCE),
             dedup_seconds=_int(body, "dedupSeconds", *DEDUP),
         )
-        secret, generated = _secret(body, new.provider)
+        secret, generated = _secret(body, new.provider, rotation=False)
         ciphertext = self._box.encrypt(secret.encode())
         try:
             source_id = uuid.uuid4()
@@ -90,7 +98,8 @@ class SourceService:
         await self._reader(principal)
         source_id = _parse_uuid(raw_id)
         row = await self._store.get(source_id, principal.tenant_id)
-        if row is None:
+        if row is None or row.deactivated_at is not None:
+            # DELETE removed it from its URL (it stays in the list, IsActive=false).
             raise await self._missing(principal, source_id)
         return row
 
@@ -102,13 +111,13 @@ class SourceService:
         if not isinstance(body, dict):
             raise ValidationFailed("The body must be a JSON object.")
         changes: dict[str, Any] = {}
-        if body.get("name") is not None:
+        if "name" in body:
             changes["name"] = validate_name(body)
-        if body.get("requireApiKey") is not None:
+        if "requireApiKey" in body:
             changes["require_api_key"] = _bool(body, "requireApiKey", False)
-        if body.get("toleranceSeconds") is not None:
+        if "toleranceSeconds" in body:
             changes["tolerance_seconds"] = _int(body, "toleranceSeconds", *TOLERANCE)
-        if body.get("dedupSeconds") is not None:
+        if "dedupSeconds" in body:
             changes["dedup_seconds"] = _int(body, "dedupSeconds", *DEDUP)
         audit = _audit(principal, actor, "source.patch", source_id, **changes)
         row = await self._store.patch(source_id, principal.tenant_id, changes, audit)
@@ -124,7 +133,7 @@ class SourceService:
         if not isinstance(body, dict):
             raise ValidationFailed("The body must be a JSON object.")
         overlap = _int(body, "overlapSeconds", *OVERLAP)
-        secret, generated = _secret(body, current.provider)
+        secret, generated = _secret(body, current.provider, rotation=True)
         ciphertext = self._box.encrypt(secret.encode())
         audit = _audit(principal, actor, "source.rotate", current.id, overlapSeconds=overlap)
         if not await self._store.rotate(
@@ -200,10 +209,9 @@ class SourceService:
 
 
 def _parse_uuid(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound("No source with this id.") from None
+    if not KEY_ID_FORM.fullmatch(raw):  # the one spelling the document names, as for keys
+        raise NotFound("No source with this id.")
+    return uuid.UUID(raw)
 
 
 def _provider(body: dict[str, Any]) -> str:
@@ -225,32 +233,39 @@ def _token(body: dict[str, Any]) -> str:
     return token
 
 
-def _secret(body: dict[str, Any], provider: str) -> tuple[str, bool]:
-    """(the secret, whether the gateway generated it)."""
-    secret = body.get("secret")
-    if secret is None:
+def _secret(body: dict[str, Any], provider: str, *, rotation: bool) -> tuple[str, bool]:
+    """(the secret, whether the gateway generated it). A secret that is not of `provider`'s
+    form is a 400 on creation (the provider is in the body) and a 409 on rotation."""
+    if "secret" not in body:
         return generate_secret(provider), True
+    secret = body["secret"]
     if not isinstance(secret, str):
         raise ValidationFailed("secret must be a string.", field="secret")
-    problem = check_secret(provider, secret)
+    problem = check_secret_text(secret)
     if problem is not None:
         raise ValidationFailed(problem, field="secret")
+    problem = check_secret_form(provider, secret)
+    if problem is not None:
+        raise SecretMismatch(problem) if rotation else ValidationFailed(problem, field="secret")
     return secret, False
 
 
+# A field that is present must have its type: null is not "not given" (keys' `name` is the same).
 def _bool(body: dict[str, Any], name: str, default: bool) -> bool:
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         return default
+    value = body[name]
     if not isinstance(value, bool):
         raise ValidationFailed(f"{name} must be true or false.", field=name)
     return value
 
 
 def _int(body: dict[str, Any], name: str, lo: int, hi: int, default: int) -> int:
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         return default
+    value = body[name]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 300.0 is 300 (as JSON Schema says)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise ValidationFailed(f"{name} must be a whole number from {lo} to {hi}.", field=name)
     return value

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.helpers import ChainMapProxy
 
 from admin_api.auth import bearer_principal
 from admin_api.pagination import parse_page_request
@@ -18,12 +19,20 @@ from gateway.keys import DB, SECRET_BOX, SOURCE_CACHE, SOURCE_L2
 from gateway.middlewares import json_response
 
 
-def source_service(request: web.Request) -> SourceService:
-    app = request.config_dict
+def source_service_of(app: web.Application | ChainMapProxy) -> SourceService:
+    """The service over this process's stores and source cache (cheap: a few references)."""
     store = SourceStore(app[DB])
     return SourceService(
         store, KeyStore(app[DB]), app[SECRET_BOX], app[SOURCE_L2], app.get(SOURCE_CACHE)
     )
+
+
+def source_service(request: web.Request) -> SourceService:
+    return source_service_of(request.config_dict)
+
+
+def ingest_path(row: SourceRow) -> str:
+    return f"/api/v1/ingest/{row.tenant_id}/{row.token}"
 
 
 def source_json(row: SourceRow) -> dict[str, Any]:
@@ -32,7 +41,7 @@ def source_json(row: SourceRow) -> dict[str, Any]:
         "name": row.name,
         "provider": row.provider,
         "token": row.token,
-        "ingestPath": f"/api/v1/ingest/{row.tenant_id}/{row.token}",
+        "ingestPath": ingest_path(row),
         "requireApiKey": row.require_api_key,
         "toleranceSeconds": row.tolerance_seconds,
         "dedupSeconds": row.dedup_seconds,

@@ -37,17 +37,30 @@ function init(args)
       local headers = { ["Content-Type"] = "application/json" }
       if key:sub(1, 7) == "sha256=" then
          headers["X-Hub-Signature-256"] = key -- the signed scenario: a GitHub delivery
-      elseif key ~= "" then
-         headers["X-Api-Key"] = key
+         -- formatted per request: each delivery needs its own X-GitHub-Delivery (SPEC 7)
+         reqs[#reqs + 1] = { path = path, headers = headers, body = body }
+      else
+         if key ~= "" then
+            headers["X-Api-Key"] = key
+         end
+         reqs[#reqs + 1] = wrk.format("POST", path, headers, body)
       end
-      reqs[#reqs + 1] = wrk.format("POST", path, headers, body)
    end
    pos = 0
 end
 
+run_id = string.format("%x%x", os.time(), math.random(0, 0x7fffffff))
+sent = 0
+
 function request()
    pos = pos % #reqs + 1
-   return reqs[pos]
+   local r = reqs[pos]
+   if type(r) == "string" then
+      return r
+   end
+   sent = sent + 1
+   r.headers["X-GitHub-Delivery"] = run_id .. "-" .. tid .. "-" .. sent
+   return wrk.format("POST", r.path, r.headers, r.body)
 end
 
 function response(status, headers, body)

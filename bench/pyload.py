@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,7 +51,10 @@ class Client(asyncio.Protocol):
             return
         self._pos = (self._pos + 1) % len(self._requests)
         self._sent_at = time.perf_counter()
-        self.transport.write(self._requests[self._pos])
+        request = self._requests[self._pos]
+        if DELIVERY_SLOT in request:  # a signed delivery: a new delivery id each time (§7)
+            request = request.replace(DELIVERY_SLOT, next_delivery_id(), 1)
+        self.transport.write(request)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -79,12 +84,20 @@ class Stats:
 
 
 SIGNATURE_PREFIX = "sha256="  # bench.scenarios' signed lines (not imported: this stays lean)
+DELIVERY_SLOT = b"{delivery}"
+_RUN = os.urandom(6).hex()
+_sent = itertools.count()
+
+
+def next_delivery_id() -> bytes:
+    """Unique per request and per run: the gateway forwards each GitHub delivery once."""
+    return f"{_RUN}-{os.getpid()}-{next(_sent)}".encode()
 
 
 def render(host: str, path: str, key: str, body: bytes) -> bytes:
     head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
     if key.startswith(SIGNATURE_PREFIX):  # the signed scenario: a GitHub delivery
-        head += f"X-Hub-Signature-256: {key}\r\n"
+        head += f"X-Hub-Signature-256: {key}\r\nX-GitHub-Delivery: {{delivery}}\r\n"
     elif key:
         head += f"X-Api-Key: {key}\r\n"
     return head.encode() + b"Content-Length: %d\r\n\r\n" % len(body) + body

@@ -23,7 +23,15 @@ _MEDIAN_FIELDS = (
     "pg_lookups",
 )
 TARGET_ORDER = {"direct": 0, "floor": 1, "bare": 2, "gateway": 3}
-SCENARIO_ORDER = {"valid": 0, "signed": 1, "unknown": 2, "cold": 3, "revoke": 4, "malformed": 5}
+SCENARIO_ORDER = {
+    "valid": 0,
+    "signed": 1,
+    "signed-nodedup": 1.5,
+    "unknown": 2,
+    "cold": 3,
+    "revoke": 4,
+    "malformed": 5,
+}
 
 
 def summarize(runs: list[Row]) -> list[Row]:

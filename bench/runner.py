@@ -32,6 +32,7 @@ PLAN = (
     ("bare", "valid"),
     ("gateway", "valid"),
     ("gateway", "signed"),
+    ("gateway", "signed-nodedup"),  # right after: the duplicate check's cost, paired
     ("bare", "unknown"),
     ("gateway", "unknown"),
     ("gateway", "cold"),
@@ -175,7 +176,8 @@ async def _load(
 ) -> Any:
     keys = scenarios.request_keys(bench.material, scenario, cell)
     requests_file = bench.workdir / f"requests-{scenario}.tsv"
-    scenarios.write_requests(requests_file, bench.material.tenant_id, keys)
+    token = scenarios.NODEDUP_TOKEN if scenario == "signed-nodedup" else scenarios.SIGNED_TOKEN
+    scenarios.write_requests(requests_file, bench.material.tenant_id, keys, token)
     spec = LoadSpec(
         url=service.url,
         requests_file=requests_file,

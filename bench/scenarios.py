@@ -23,6 +23,7 @@ from gateway.signatures import generate_secret
 
 TOKEN = "bench"
 SIGNED_TOKEN = "bench-github"  # scenario 6: the token of a GitHub source
+NODEDUP_TOKEN = "bench-github-nodedup"  # scenario 7: the same, with dedupSeconds = 0
 SIGNATURE_PREFIX = "sha256="  # a requests line whose "key" is a signature, not an X-Api-Key
 HOT_KEYS = 100  # scenario 1: a small set of keys, all L1 hits after warm-up
 UNKNOWN_KEYS = 100  # scenario 2: distinct well-formed keys that do not exist (negative L1 hits)
@@ -47,6 +48,7 @@ SCENARIOS = {
         Scenario("revoke", "4 revocations in flight", frozenset({202, 401})),
         Scenario("malformed", "5 malformed keys", frozenset({401})),
         Scenario("signed", "6 signed (GitHub source)", frozenset({202})),
+        Scenario("signed-nodedup", "7 signed, dedupSeconds=0", frozenset({202})),
     )
 }
 
@@ -81,6 +83,7 @@ class Material:
     hot: list[str]
     unknown: list[str]
     signed: list[str] = field(default_factory=list)  # X-Hub-Signature-256 values
+    signed_nodedup: list[str] = field(default_factory=list)  # the same, for scenario 7
     cold: dict[tuple[int, int], list[str]] = field(default_factory=dict)
     revocable: dict[tuple[int, int], list[tuple[uuid.UUID, str]]] = field(default_factory=dict)
 
@@ -119,21 +122,33 @@ async def seed(
         await conn.execute("ANALYZE api_keys")
         if secrets_key:
             material.signed = [await _seed_source(conn, tenant_id, secrets_key)]
+            material.signed_nodedup = [
+                await _seed_source(conn, tenant_id, secrets_key, NODEDUP_TOKEN, dedup_seconds=0)
+            ]
     finally:
         await conn.close()
     return material
 
 
-async def _seed_source(conn: asyncpg.Connection, tenant_id: uuid.UUID, secrets_key: str) -> str:
-    """A GitHub source (its secret sealed as the gateway would); the signature of the body."""
+async def _seed_source(
+    conn: asyncpg.Connection,
+    tenant_id: uuid.UUID,
+    secrets_key: str,
+    token: str = SIGNED_TOKEN,
+    dedup_seconds: int = 600,
+) -> str:
+    """A GitHub source (its secret sealed as the gateway would); the signature of the body.
+    The load generators give every request its own X-GitHub-Delivery, so with the duplicate
+    check on, each is claimed, forwarded and marked done (SPEC §7)."""
     secret = generate_secret("github")
     source_id = uuid.uuid4()
     await conn.execute(
-        "INSERT INTO sources (id, tenant_id, name, provider, token) "
-        "VALUES ($1, $2, 'bench', 'github', $3)",
+        "INSERT INTO sources (id, tenant_id, name, provider, token, dedup_seconds) "
+        "VALUES ($1, $2, 'bench', 'github', $3, $4)",
         source_id,
         tenant_id,
-        SIGNED_TOKEN,
+        token,
+        dedup_seconds,
     )
     sealed = SecretBox.from_keys([secrets_key]).encrypt(secret.encode())
     await conn.execute(
@@ -161,12 +176,16 @@ def request_keys(material: Material, scenario: str, cell: tuple[int, int]) -> li
         return malformed_keys()
     if scenario == "signed":
         return material.signed
+    if scenario == "signed-nodedup":
+        return material.signed_nodedup
     raise ValueError(scenario)
 
 
-def write_requests(path: Path, tenant_id: uuid.UUID, keys: list[str]) -> Path:
+def write_requests(
+    path: Path, tenant_id: uuid.UUID, keys: list[str], signed_token: str = SIGNED_TOKEN
+) -> Path:
     def line(key: str) -> str:
-        token = SIGNED_TOKEN if key.startswith(SIGNATURE_PREFIX) else TOKEN
+        token = signed_token if key.startswith(SIGNATURE_PREFIX) else TOKEN
         return f"{key}\t/api/v1/ingest/{tenant_id}/{token}\n"
 
     path.write_text("".join(map(line, keys)))

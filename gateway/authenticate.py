@@ -23,7 +23,7 @@ from gateway.errors import (
     TenantMismatch,
 )
 from gateway.headers import sender_address
-from gateway.keys import KEY_CACHE, LAST_USED, PROXY, SOURCE_CACHE
+from gateway.keys import KEY_CACHE, LAST_USED, PROXY, SOURCE_CACHE, SOURCE_ID
 from gateway.signatures import SignedHeaders, check_timestamp, parse_signed_headers, verify
 from gateway.sources import SourceRecord
 
@@ -47,10 +47,11 @@ class Caller:
         assert self.source is not None
         return self.source.source_id
 
-    def verify_signature(self, body: bytes) -> None:
-        """§6 step 5: InvalidSignature unless some unexpired secret signed these bytes."""
-        if self.source is not None and self.signed is not None:
-            verify(self.signed, body, self.source.keys_at(time()))
+    def verify_signature(self, body: bytes) -> bytes:
+        """§6 step 5: the signature that some unexpired secret made over these bytes (else
+        InvalidSignature). Only for a caller with a source."""
+        assert self.source is not None and self.signed is not None
+        return verify(self.signed, body, self.source.keys_at(time()))
 
 
 async def authenticate(request: web.Request, body_limit: int) -> Caller:
@@ -66,6 +67,7 @@ async def authenticate(request: web.Request, body_limit: int) -> Caller:
             raise MissingApiKey()
         key = await _key(request, sent, path_tenant)
         return Caller(key.tenant_id_str, key, None, None)
+    request[SOURCE_ID] = source.source_id  # for the rejection log
     length = request.content_length
     if length is not None and length > body_limit:
         raise PayloadTooLarge()

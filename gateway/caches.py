@@ -13,7 +13,17 @@ from gateway.apikeys import KEY_CODEC
 from gateway.config import Config
 from gateway.invalidation import CacheGroup, InvalidationListener
 from gateway.keycache import KeyCache
-from gateway.keys import CONFIG, DB, KEY_CACHE, L2, REDIS, SECRET_BOX, SOURCE_CACHE, SOURCE_L2
+from gateway.keys import (
+    CONFIG,
+    DB,
+    KEY_CACHE,
+    L2,
+    REDIS,
+    REPLICA_DB,
+    SECRET_BOX,
+    SOURCE_CACHE,
+    SOURCE_L2,
+)
 from gateway.l2 import RedisL2
 from gateway.recordcache import REDIS_PAUSE_FACTOR
 from gateway.sourcecache import SourceCache
@@ -25,8 +35,9 @@ async def caches_ctx(app: web.Application) -> AsyncIterator[None]:
     codec = SourceSetCodec(app[SECRET_BOX])
     app[L2] = key_l2 = RedisL2(app[REDIS], config, KEY_CODEC)
     app[SOURCE_L2] = source_l2 = RedisL2(app[REDIS], config, codec)
-    app[KEY_CACHE] = keys = KeyCache(config, app[DB], key_l2)
-    app[SOURCE_CACHE] = sources = SourceCache(config, app[DB], source_l2, codec)
+    replica = app[REPLICA_DB]
+    app[KEY_CACHE] = keys = KeyCache(config, app[DB], key_l2, replica)
+    app[SOURCE_CACHE] = sources = SourceCache(config, app[DB], source_l2, codec, replica)
     listener = InvalidationListener(CacheGroup(keys, sources), config)
     listener.start()
     # Start coherent when Redis is up; when it is not, serve from PostgreSQL meanwhile.

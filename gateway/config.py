@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.redis_url import SCHEMES, BadRedisUrl, parse_redis_url
 from gateway.secretbox import decode_keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,7 @@ class Config:
     host: str
     port: int
     database_url: str
+    database_replica_url: str
     redis_url: str
     redis_prefix: str
     jwt_secret: tuple[str, ...]
@@ -76,6 +78,7 @@ class Config:
     metrics_dir: str
     secrets_key: tuple[str, ...]
     last_used_flush_interval: float
+    dedup_fail_closed: bool
 
     @property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -213,7 +216,7 @@ def _validate(config: Config) -> None:
         raise bad("secrets_key", str(exc)) from None
     if not config.jwt_algorithms or set(config.jwt_algorithms) - {"HS256", "HS384", "HS512"}:
         raise bad("jwt_algorithms", "must list HMAC algorithms only (HS256, HS384, HS512)")
-    for name in ("database_url", "redis_url", "ingest_upstream"):
+    for name in ("database_url", "database_replica_url", "redis_url", "ingest_upstream"):
         _check_url(name, getattr(config, name), bad)
     try:
         config.trusted_networks  # noqa: B018 - parse once to fail early
@@ -226,9 +229,16 @@ def _check_url(name: str, url: str, bad: Any) -> None:
         return  # empty means "not configured"; `serve` requires them, `dev` embeds them
     schemes = {
         "database_url": ("postgres", "postgresql"),
-        "redis_url": ("redis", "rediss", "unix"),
+        "database_replica_url": ("postgres", "postgresql"),
+        "redis_url": SCHEMES,
         "ingest_upstream": ("http", "https"),
     }[name]
+    if name == "redis_url":
+        try:
+            parse_redis_url(url)
+        except BadRedisUrl as exc:
+            raise bad(name, str(exc)) from None
+        return
     parts = urlsplit(url)
     if parts.scheme not in schemes:
         raise bad(name, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from gateway.config import ROOT, Config
 from gateway.errors import StoreUnavailable
-from gateway.keys import CONFIG, DB, PG_POOL
+from gateway.keys import CONFIG, DB, PG_POOL, REPLICA_DB, REPLICA_POOL
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,9 +35,9 @@ def load_queries(path: Path = SQL_DIR / "queries.sql") -> dict[str, str]:
 QUERIES = load_queries()
 
 
-async def create_pool(config: Config) -> asyncpg.Pool:
+async def create_pool(config: Config, dsn: str | None = None) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        config.database_url,
+        dsn or config.database_url,
         min_size=config.pg_pool_min,
         max_size=config.pg_pool_max,
         command_timeout=config.pg_command_timeout,
@@ -47,10 +48,36 @@ async def create_pool(config: Config) -> asyncpg.Pool:
 
 
 async def pg_pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    pool = await create_pool(app[CONFIG])
+    config = app[CONFIG]
+    pool = await create_pool(config)
     app[PG_POOL] = pool
-    app[DB] = Database(pool, app[CONFIG])
-    yield
+    app[DB] = Database(pool, config)
+    replica = None
+    try:
+        # A replica that is down at start is not fatal: lookups fall back to the primary,
+        # and /readyz says so. asyncpg creates the pool's connections lazily beyond min_size.
+        if config.database_replica_url:
+            replica = await _replica_pool(config)
+        app[REPLICA_POOL] = replica
+        app[REPLICA_DB] = None if replica is None else Database(replica, config, "replica")
+        yield
+    finally:
+        for closing in (replica, pool):
+            if closing is not None:
+                await _close_pool(closing)
+
+
+async def _replica_pool(config: Config) -> asyncpg.Pool | None:
+    try:
+        return await create_pool(
+            dataclasses.replace(config, pg_pool_min=0), config.database_replica_url
+        )
+    except STORE_ERRORS as exc:
+        log.warning("postgresql replica not reachable at start: %s", type(exc).__name__)
+        return None
+
+
+async def _close_pool(pool: asyncpg.Pool) -> None:
     try:
         await pool.close()  # waits for connections to be released, bounded below
     except Exception:
@@ -60,9 +87,10 @@ async def pg_pool_ctx(app: web.Application) -> AsyncIterator[None]:
 class Database:
     """Runs one statement on a pooled connection, bounded in time; failures -> StoreUnavailable."""
 
-    def __init__(self, pool: asyncpg.Pool, config: Config):
+    def __init__(self, pool: asyncpg.Pool, config: Config, role: str = "primary"):
         self._pool = pool
         self._acquire_timeout = config.pg_acquire_timeout
+        self._label = "postgresql" if role == "primary" else f"postgresql {role}"
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         return await self._run("fetch", query, args)  # type: ignore[no-any-return]
@@ -92,7 +120,7 @@ class Database:
         except asyncpg.UniqueViolationError:
             raise
         except STORE_ERRORS as exc:
-            log.warning("postgresql unavailable: %s", type(exc).__name__)
+            log.warning("%s unavailable: %s", self._label, type(exc).__name__)
             raise StoreUnavailable() from exc
 
 

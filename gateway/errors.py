@@ -94,6 +94,11 @@ class RequestTimeout(GatewayError):
     status, code, message = 408, "request_timeout", "The request body did not arrive in time."
 
 
+class DeliveryInProgress(GatewayError):
+    status, code = 409, "delivery_in_progress"
+    message = "This delivery is being forwarded by another request; retry shortly."
+
+
 class PayloadTooLarge(GatewayError):
     status, code, message = 413, "payload_too_large", "The request body is too large."
 
@@ -114,6 +119,22 @@ class UpstreamUnavailable(GatewayError):
 class AuthUnavailable(GatewayError):
     status, code = 503, "auth_unavailable"
     message = "The API key cannot be checked right now; retry shortly."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, headers={"Retry-After": "1"})
+
+
+class DedupUnavailable(GatewayError):
+    status, code = 503, "dedup_unavailable"
+    message = "Duplicate deliveries cannot be checked right now; retry shortly."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, headers={"Retry-After": "1"})
+
+
+class RejectionsUnavailable(GatewayError):
+    status, code = 503, "rejections_unavailable"
+    message = "The rejection log cannot be read right now; retry shortly."
 
     def __init__(self, message: str | None = None):
         super().__init__(message, headers={"Retry-After": "1"})

@@ -1,4 +1,5 @@
-"""/healthz (the process answers) and /readyz (PostgreSQL and Redis answer, quickly).
+"""/healthz (the process answers) and /readyz (PostgreSQL and Redis answer, quickly; a
+configured PostgreSQL replica is reported too, without failing readiness).
 
 Neither needs authentication and neither says more than which dependency failed: no URLs, no
 hosts, no exception text (those can carry credentials).
@@ -12,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.helpers import ChainMapProxy
 
-from gateway.keys import CONFIG, PG_POOL, REDIS
+from gateway.keys import CONFIG, PG_POOL, REDIS, REPLICA_POOL
 from gateway.middlewares import json_response
 
 # A readiness probe that waits longer than the load balancer's probe timeout is useless.
@@ -34,6 +35,9 @@ async def readyz(request: web.Request) -> web.Response:
     )
     checks = {"postgresql": pg, "redis": redis}
     failed = [name for name, result in checks.items() if result != "ok"]
+    if app[REPLICA_POOL] is not None or config.database_replica_url:
+        # Reported, never failing readiness: lookups fall back to the primary without it.
+        checks["postgresql_replica"] = await _check(lambda: _ping_replica(app), pg_timeout)
     if not failed:
         return _json(200, {"status": "ready", "checks": checks})
     names = " and ".join({"postgresql": "PostgreSQL", "redis": "Redis"}[n] for n in failed)
@@ -63,6 +67,14 @@ async def _check(probe: Callable[[], Awaitable[object]], seconds: float) -> str:
 
 async def _ping_postgresql(app: ChainMapProxy) -> None:
     pool = app[PG_POOL]
+    async with pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")
+
+
+async def _ping_replica(app: ChainMapProxy) -> None:
+    pool = app[REPLICA_POOL]
+    if pool is None:
+        raise ConnectionError("replica pool not created")
     async with pool.acquire() as conn:
         await conn.fetchval("SELECT 1")
 

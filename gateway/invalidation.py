@@ -15,10 +15,11 @@ from time import monotonic, time
 from typing import Any, Protocol
 
 from redis.asyncio.client import PubSub
+from redis.asyncio.sentinel import SentinelConnectionPool
 
 from gateway.cachestats import CacheStats
 from gateway.config import Config
-from gateway.redis_client import close_redis, create_redis, invalidation_channel
+from gateway.redis_client import close_redis, create_node_client, invalidation_channel
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,22 @@ class ListenerStale(Exception):
     """Redis said nothing, not even to a PING, for too long: the connection is presumed dead."""
 
 
+class MasterMoved(Exception):
+    """Sentinel names another master than the one this session listens on (a failover)."""
+
+
+async def _check_still_master(pubsub: PubSub) -> None:
+    """Sentinel mode: after a failover the old master may keep this connection open as a
+    replica; messages published meanwhile can be lost without an error (a full resync), so a
+    changed master is a gap like any other. One query to a sentinel per health-check interval."""
+    pool, connection = pubsub.connection_pool, pubsub.connection
+    if not isinstance(pool, SentinelConnectionPool) or connection is None:
+        return
+    master = await pool.sentinel_manager.discover_master(pool.service_name)
+    if (connection.host, connection.port) != master:
+        raise MasterMoved()
+
+
 class InvalidationListener:
     def __init__(self, cache: Invalidatable, config: Config):
         self._cache = cache
@@ -71,16 +88,18 @@ class InvalidationListener:
         # and redis_key_ttl of re-checks against PostgreSQL, and a worker starved of CPU for
         # a moment answers a PING late. A dead Redis is still noticed within 2 x interval.
         self._timeout = max(config.redis_timeout, config.redis_health_check_interval)
-        # Its own connection, with redis-py's health checks on (the loop reads often enough).
-        self._client = create_redis(
-            config, timeout=self._timeout, health_check_interval=self._interval
-        )
+        self._config = config
+        # Which server a session subscribes on: in Cluster mode the next seed node after a
+        # failure (classic PUBLISH reaches every node, docs/decisions.md); with Sentinel each
+        # session asks the sentinels for the master anew, so a failover is one more gap.
+        self._node = 0
         self._task: asyncio.Task[None] | None = None
         self._confirmations = 0
         self._session_confirmed = False
         self._outage_logged = False
         self._last_seen = monotonic()
         self._last_ping = 0.0
+        self._last_master_check = 0.0
         self.subscribed = asyncio.Event()
 
     def start(self) -> None:
@@ -92,19 +111,27 @@ class InvalidationListener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, _CLOSE_TIMEOUT)
-        await close_redis(self._client)
 
     async def _run(self) -> None:
         backoff = _BACKOFF_FIRST
         while True:
-            pubsub = self._client.pubsub()
+            # Its own connection, with redis-py's health checks on (the loop reads often enough).
+            client = create_node_client(
+                self._config,
+                timeout=self._timeout,
+                health_check_interval=self._interval,
+                node=self._node,
+            )
+            pubsub = client.pubsub()
             self._session_confirmed = False
             try:
                 await self._session(pubsub)
             except Exception as exc:  # any failure is a gap; the loop must outlive it
                 self._lost(exc)
+                self._node += 1
             finally:
                 await _close_pubsub(pubsub)
+                await close_redis(client)
             backoff = (
                 _BACKOFF_FIRST if self._session_confirmed else min(backoff * 2, self._interval)
             )
@@ -127,6 +154,10 @@ class InvalidationListener:
                 self._last_ping = now
                 async with asyncio.timeout(self._timeout):
                     await pubsub.ping()
+            if now - self._last_master_check >= self._interval:
+                self._last_master_check = now
+                async with asyncio.timeout(self._timeout):
+                    await _check_still_master(pubsub)
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]

@@ -25,10 +25,18 @@ class KeyStore(Protocol):
 class KeyCache(RecordCache[KeyRecord]):
     """Resolves key hashes to records; one per process, shared by every request."""
 
-    def __init__(self, config: Config, db: KeyStore, l2: RecordL2[KeyRecord]):
-        super().__init__(config, l2, KEY_CODEC)
+    def __init__(
+        self,
+        config: Config,
+        db: KeyStore,
+        l2: RecordL2[KeyRecord],
+        replica: KeyStore | None = None,
+    ):
+        super().__init__(config, l2, KEY_CODEC, replica=replica is not None)
         self._db = db
+        self._replica_db = replica or db
 
-    async def load(self, key_hash: bytes) -> KeyRecord | None:
-        row = await self._db.fetchrow(_LOOKUP_KEY, key_hash)
+    async def load(self, key_hash: bytes, *, primary: bool = True) -> KeyRecord | None:
+        db = self._db if primary else self._replica_db
+        row = await db.fetchrow(_LOOKUP_KEY, key_hash)
         return None if row is None else KeyRecord.from_row(row)

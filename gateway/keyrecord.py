@@ -104,9 +104,10 @@ class KeyRecord(NamedTuple):
         return any(address.version == n.version and address in n for n in self.allowed)
 
 
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """CIDR strings as networks; ValueError names the bad one. Host bits must be zero."""
-    return tuple(ipaddress.ip_network(v, strict=True) for v in values)
+def parse_networks(values: Iterable[str], *, strict: bool = True) -> tuple[Network, ...]:
+    """CIDR strings as networks; ValueError names the bad one. `strict`: host bits must be
+    zero (else they are cleared)."""
+    return tuple(ipaddress.ip_network(v, strict=strict) for v in values)
 
 
 class KeyRecordCodec:

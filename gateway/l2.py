@@ -12,11 +12,9 @@ from collections.abc import Coroutine
 from time import monotonic
 from typing import Any, Generic, TypeVar, cast
 
-from redis.asyncio import Redis
-
 from gateway.codec import RecordCodec, Undecodable
 from gateway.config import Config
-from gateway.redis_client import REDIS_ERRORS, invalidation_channel
+from gateway.redis_client import REDIS_ERRORS, RedisClient, follow_master, invalidation_channel
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +60,11 @@ class Lease(enum.Enum):
 
 
 class RedisL2(Generic[R]):
-    """`<prefix><namespace>:<hash hex>` -> record, `<prefix>lease:<hash hex>` -> the token of
-    the process filling it, and `<prefix>invalidate` carrying hashes."""
+    """`<prefix><namespace>:{<hash hex>}` -> record, `<prefix>lease:{<hash hex>}` -> the token
+    of the process filling it, and `<prefix>invalidate` carrying hashes. The braces are a Redis
+    Cluster hash tag: a record and its lease share a slot, so the scripts run on a Cluster."""
 
-    def __init__(self, client: Redis, config: Config, codec: RecordCodec[R]):
+    def __init__(self, client: RedisClient, config: Config, codec: RecordCodec[R]):
         self.client = client
         self.codec = codec
         self.ttl = config.redis_key_ttl
@@ -84,10 +83,10 @@ class RedisL2(Generic[R]):
         self._background: set[asyncio.Task[None]] = set()
 
     def key(self, key_hash: bytes) -> str:
-        return f"{self.prefix}{self.codec.namespace}:{key_hash.hex()}"
+        return f"{self.prefix}{self.codec.namespace}:{{{key_hash.hex()}}}"
 
     def lease_key(self, key_hash: bytes) -> str:
-        return f"{self.prefix}lease:{key_hash.hex()}"
+        return f"{self.prefix}lease:{{{key_hash.hex()}}}"
 
     async def get_or_lease(self, key_hash: bytes) -> R | Lease:
         """The record, or who looks it up in PostgreSQL: the lease makes a key that every
@@ -159,6 +158,7 @@ class RedisL2(Generic[R]):
 
     async def _mark_and_publish(self, key_hash: bytes, record: R) -> bool:
         try:
+            await follow_master(self.client)
             raw = self.codec.encode(record)
             if self.codec.order_prefix:
                 args: list[bytes | int] = [raw, self.ttl, self.codec.order_prefix]
@@ -200,6 +200,7 @@ class RedisL2(Generic[R]):
     async def publish(self, key_hash: bytes) -> None:
         """Best effort: PostgreSQL is the truth; listeners' gap handling covers a lost message."""
         try:
+            await follow_master(self.client)
             await self.client.publish(self.channel, key_hash.hex())
         except REDIS_ERRORS as exc:
             log.warning("invalidation not published: %s", type(exc).__name__)

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from gateway.cachestats import CacheStats
 from gateway.config import Config
-from gateway.keys import KEY_CACHE, METRICS, PG_POOL, SOURCE_CACHE
+from gateway.keys import CLAIMS, KEY_CACHE, METRICS, PG_POOL, REJECTIONS, SOURCE_CACHE
 
 SEP = "\t"  # joins label values into one JSON-friendly key
 
@@ -54,6 +54,26 @@ COUNTERS = {
         "hooksentry_pubsub_resubscribes",
         "Pub/sub gaps: resubscribes (L1 cleared).",
         (),
+    ),
+    "deliveries": (
+        "hooksentry_deliveries",
+        "Signed deliveries by the duplicate check's outcome.",
+        ("result",),
+    ),
+    "dedup_skipped": (
+        "hooksentry_dedup_skipped",
+        "Deliveries forwarded unchecked because Redis was unavailable.",
+        (),
+    ),
+    "rejections": (
+        "hooksentry_rejections",
+        "Ingest requests the gateway rejected (401/403/409/413/429), by exact reason.",
+        ("reason",),
+    ),
+    "rejection_records_dropped": (
+        "hooksentry_rejection_records_dropped",
+        "Rejection-log records not stored, by cause (rate, queue, redis, inactive, unchecked).",
+        ("cause",),
     ),
 }
 HISTOGRAMS = {
@@ -87,6 +107,7 @@ def worker_state(app: web.Application, now: float) -> State:
     pool = app.get(PG_POOL)
     size = pool.get_size() if pool is not None else 0
     idle = pool.get_idle_size() if pool is not None else 0
+    claims, rejections = app.get(CLAIMS), app.get(REJECTIONS)
     return {
         "counters": {
             "requests": {f"{r}{SEP}{s}": n for (r, s), n in metrics.requests.items()},
@@ -96,6 +117,10 @@ def worker_state(app: web.Application, now: float) -> State:
             "source_checks": key_checks(sources.stats if sources is not None else CacheStats()),
             "invalidations": {"": stats.invalidations_received},
             "resubscribes": {"": stats.resubscribes},
+            "deliveries": dict(claims.results) if claims is not None else {},
+            "dedup_skipped": {"": claims.skipped if claims is not None else 0},
+            "rejections": dict(rejections.by_reason) if rejections is not None else {},
+            "rejection_records_dropped": dict(rejections.dropped) if rejections else {},
         },
         "histograms": {
             "request_seconds": {r: h.dump() for r, h in metrics.request_seconds.items()},
@@ -121,6 +146,8 @@ def key_checks(stats: CacheStats) -> dict[str, int]:
         "db_hit": stats.db_hits,
         "db_miss": stats.db_misses,
         "unavailable": stats.unavailable,
+        "replica_hit": stats.replica_hits,
+        "replica_miss": stats.replica_misses,
     }
 
 

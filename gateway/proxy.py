@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiohttp import ClientPayloadError, web
@@ -9,6 +10,7 @@ from aiohttp.http_writer import HttpVersion11
 
 from gateway.authenticate import Caller, authenticate
 from gateway.config import Config
+from gateway.deliveries import Claim, Duplicate, deliveries_ctx, delivery_identity
 from gateway.errors import (
     BadRequest,
     InvalidPath,
@@ -22,16 +24,18 @@ from gateway.headers import (
     peer_is_trusted,
     upstream_request_pairs,
 )
-from gateway.keys import KEY_ID, METRICS, PROXY, TENANT_ID, UPSTREAM
-from gateway.middlewares import request_id_of
+from gateway.keys import CLAIMS, KEY_ID, METRICS, PROXY, TENANT_ID, UPSTREAM
+from gateway.middlewares import json_response, request_id_of
 from gateway.paths import checked_ingest_target
 from gateway.ratelimit import RateLimiter, retry_after
+from gateway.rejections import recorded_rejections, rejections_ctx
 from gateway.upstream import upstream_ctx
 
 # Any segment reaches the handler: a non-canonical one gets 400 there, not the router's 404.
 INGEST_PATH = "/api/v1/ingest/{tenant_id:[^/]+}/{token:[^/]+}"
 _ALLOW = {"Allow": "POST"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_DUPLICATE = {"X-HookSentry-Duplicate": "true"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +54,12 @@ class ProxySettings:
 def setup_proxy(app: web.Application, config: Config) -> None:
     app[PROXY] = ProxySettings.from_config(config)
     app.cleanup_ctx.append(upstream_ctx)
+    app.cleanup_ctx.append(deliveries_ctx)  # after the Redis client's
+    app.cleanup_ctx.append(rejections_ctx)  # after the Redis client's and the caches'
     app.router.add_route("*", INGEST_PATH, ingest, expect_handler=defer_continue)
 
 
+@recorded_rejections
 async def ingest(request: web.Request) -> web.StreamResponse:
     app = request.app
     settings = app[PROXY]
@@ -63,16 +70,40 @@ async def ingest(request: web.Request) -> web.StreamResponse:
     if target is None:
         raise InvalidPath()
     caller = await authenticate(request, settings.body_limit)  # key, source or both
-    signed_body = await _signed_body(request, caller, settings.body_limit)
-    if settings.limiter is not None and (wait := settings.limiter.take(caller.limit_key)):
-        raise RateLimited(headers={"Retry-After": retry_after(wait)})
-    request[TENANT_ID] = caller.tenant_id  # for the access log
+    delivery = await _signed_delivery(request, caller, settings.body_limit)
+    request[TENANT_ID] = caller.tenant_id  # for the access log and the rejection log
     if caller.key_id is not None:
         request[KEY_ID] = caller.key_id
-    body = (
-        signed_body if signed_body is not None else await _read_body(request, settings.body_limit)
-    )
+    if settings.limiter is not None and (wait := settings.limiter.take(caller.limit_key)):
+        raise RateLimited(headers={"Retry-After": retry_after(wait)})
+    body = delivery.body if delivery is not None else await _read_body(request, settings.body_limit)
     headers = _upstream_headers(request, caller, settings.trusted)
+    if delivery is None or not delivery.dedup_seconds:
+        return await _forward(app, target, headers, body)
+    try:  # §7: claimed here, after verification and the rate limit, before forwarding
+        claim = await app[CLAIMS].claim(
+            delivery.source_id, delivery.identity, delivery.dedup_seconds
+        )
+    except Duplicate:
+        response = json_response({"duplicate": True})
+        response.headers.update(_DUPLICATE)
+        return response
+    if claim is None:  # Redis unavailable, fail-open: forwarded unchecked (counted)
+        return await _forward(app, target, headers, body)
+    return await _forward_claimed(app, claim, target, headers, body)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedDelivery:
+    body: bytes
+    source_id: str
+    identity: str
+    dedup_seconds: int
+
+
+async def _forward(
+    app: web.Application, target: str, headers: list[tuple[str, str]], body: bytes
+) -> web.Response:
     exchange = app[UPSTREAM].forward("POST", target, headers, body)
     reply = await app[METRICS].track_upstream(exchange)
     response = web.Response(status=reply.status)
@@ -81,17 +112,39 @@ async def ingest(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _forward_claimed(
+    app: web.Application, claim: Claim, target: str, headers: list[tuple[str, str]], body: bytes
+) -> web.Response:
+    """Forward under a claim: done on a 2xx, released on anything else (the retry goes through)."""
+    claims = app[CLAIMS]
+    claims.count("forwarded")
+    try:
+        response = await _forward(app, target, headers, body)
+    except asyncio.CancelledError:
+        claims.settle_later(claim)
+        raise
+    except BaseException:
+        await claims.settle(claim, delivered=False)
+        raise
+    await claims.settle(claim, delivered=200 <= response.status < 300)
+    return response
+
+
 async def defer_continue(request: web.Request) -> None:
     """Expect handler: say nothing yet; `_read_body` sends 100 Continue once the checks passed."""
 
 
-async def _signed_body(request: web.Request, caller: Caller, limit: int) -> bytes | None:
-    """§6 step 5, before the rate limit: the body of a source's request, verified (else None)."""
-    if caller.source is None:
+async def _signed_delivery(
+    request: web.Request, caller: Caller, limit: int
+) -> SignedDelivery | None:
+    """§6 step 5, before the rate limit: a source's request, verified (else None)."""
+    if caller.source is None or caller.signed is None:
         return None
     body = await _read_body(request, limit)
-    caller.verify_signature(body)
-    return body
+    matched = caller.verify_signature(body)
+    source = caller.source
+    identity = delivery_identity(caller.signed, matched)
+    return SignedDelivery(body, source.source_id, identity, source.dedup_seconds)
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:

@@ -55,8 +55,11 @@ class RecordCache(Generic[R]):
     """Resolves cache hashes to records; one per record kind per process, shared by every
     request. Subclasses say how PostgreSQL answers (`load`)."""
 
-    def __init__(self, config: Config, l2: RecordL2[R], codec: RecordCodec[R]):
+    def __init__(
+        self, config: Config, l2: RecordL2[R], codec: RecordCodec[R], *, replica: bool = False
+    ):
         self._l2 = l2
+        self._replica = replica
         self._codec = codec
         self._positive_ttl = config.l1_positive_ttl
         self._negative_ttl = config.l1_negative_ttl
@@ -220,14 +223,30 @@ class RecordCache(Generic[R]):
         log.warning("redis lookup failed, using postgresql: %s", type(exc).__name__)
         self._redis_paused_until = monotonic() + self._redis_timeout * REDIS_PAUSE_FACTOR
 
-    async def load(self, key_hash: bytes) -> R | None:
-        """PostgreSQL's answer: the record, or None for "there is none". StoreUnavailable when
-        it does not answer."""
+    async def load(self, key_hash: bytes, *, primary: bool = True) -> R | None:
+        """PostgreSQL's answer (the primary's, or a replica's): the record, or None for "there
+        is none". StoreUnavailable when it does not answer."""
         raise NotImplementedError
+
+    async def _load_routed(self, key_hash: bytes) -> R | None:
+        """SPEC §9: a replica answers lookups while the cache is coherent. Its "none" may only
+        be lag (a key created a moment ago), so the primary confirms it before it is cached;
+        after a gap (the re-checks of records Redis may hold stale) only the primary answers."""
+        if self._replica and self._l2_trusted():
+            try:
+                record = await self.load(key_hash, primary=False)
+            except StoreUnavailable:
+                record = None  # the primary answers instead
+            else:
+                if record is not None:
+                    self.stats.replica_hits += 1
+                    return record
+                self.stats.replica_misses += 1
+        return await self.load(key_hash)
 
     async def _db_get(self, key_hash: bytes) -> R | None:
         try:
-            record = await self.load(key_hash)
+            record = await self._load_routed(key_hash)
         except StoreUnavailable:
             self.stats.unavailable += 1
             raise AuthUnavailable() from None

@@ -40,15 +40,17 @@ class SourceCache(RecordCache[TenantSources]):
         db: SourceStore,
         l2: RecordL2[TenantSources],
         codec: SourceSetCodec,
+        replica: SourceStore | None = None,
     ):
-        super().__init__(config, l2, codec)
+        super().__init__(config, l2, codec, replica=replica is not None)
         self._db = db
+        self._replica_db = replica or db
         self._sources_codec = codec
         self._hashes: dict[str, bytes] = {}
 
-    async def load(self, key_hash: bytes) -> TenantSources | None:
+    async def load(self, key_hash: bytes, *, primary: bool = True) -> TenantSources | None:
         tenant_id = tenant_of(key_hash)
-        rows = await self._db.fetch(_LOOKUP, tenant_id)
+        rows = await (self._db if primary else self._replica_db).fetch(_LOOKUP, tenant_id)
         return self._sources_codec.from_rows(tenant_id, rows) if rows else None
 
     async def source_for(self, tenant: str, token: str) -> SourceRecord | None:

@@ -80,6 +80,7 @@ class TenantSources:
     tenant_id: str
     by_token: Mapping[str, SourceRecord]
     read_at: float = 0.0  # when PostgreSQL was asked (its clock): the fresher of two sets wins
+    active: bool = True  # the tenant's own state (the rejection log records active tenants only)
 
     def find(self, token: str) -> SourceRecord | None:
         return self.by_token.get(token)
@@ -104,16 +105,19 @@ class SourceSetCodec:
             for s in record.by_token.values()
         ]  # fmt: skip
         stamp = f"{record.read_at:0{_STAMP}.6f}".encode()
-        return _VERSION + stamp + b":" + orjson.dumps([record.tenant_id, sources])
+        # An inactive tenant's set carries a third item; sets written before it existed read as
+        # active (for at most the Redis TTL after an upgrade; only the rejection log asks).
+        extra = [] if record.active else [False]
+        return _VERSION + stamp + b":" + orjson.dumps([record.tenant_id, sources, *extra])
 
     def decode(self, raw: bytes) -> TenantSources:
         if not raw.startswith(_VERSION):
             raise Undecodable("not a version-1 source set")
         try:
             read_at = float(raw[len(_VERSION) : self.order_prefix])
-            tenant_id, sources = orjson.loads(raw[self.order_prefix + 1 :])
+            tenant_id, sources, *extra = orjson.loads(raw[self.order_prefix + 1 :])
             by_token = {s.token: s for s in map(self._source, sources)}
-            return TenantSources(tenant_id, by_token, read_at)
+            return TenantSources(tenant_id, by_token, read_at, not extra or bool(extra[0]))
         except (ValueError, TypeError, KeyError) as exc:
             raise Undecodable("a damaged source set") from exc
 
@@ -140,9 +144,9 @@ class SourceSetCodec:
         """PostgreSQL's lookup_tenant_sources rows (one per secret) as the record."""
         fields: dict[str, list[Any]] = {}
         secrets: dict[str, list[SourceSecret]] = {}
-        read_at = 0.0
+        read_at, active = 0.0, True
         for row in rows:
-            read_at = row["read_at"]
+            read_at, active = row["read_at"], row["is_active"]
             if not row["is_active"] or row["source_id"] is None:
                 continue
             sid = str(row["source_id"])
@@ -162,7 +166,7 @@ class SourceSetCodec:
             )
             for sid, (token, provider, require, tolerance, dedup) in fields.items()
         }
-        return TenantSources(str(tenant_id), by_token, read_at)
+        return TenantSources(str(tenant_id), by_token, read_at, active)
 
     def to_l1(self, record: TenantSources) -> TenantSources:
         return record

@@ -16,6 +16,7 @@ import asyncpg
 
 from gateway.config import Config
 from gateway.redis_client import REDIS_ERRORS, close_redis, create_redis
+from gateway.redis_url import parse_redis_url
 
 PACKAGE = "hooksentry-gateway"
 
@@ -39,11 +40,22 @@ def describe_url(url: str, default_port: int) -> str:
     return f"{host}:{port}/{database}" if database else f"{host}:{port}"
 
 
+def describe_redis(url: str) -> str:
+    """Like describe_url, for every HOOKSENTRY_REDIS_URL form (no password)."""
+    target = parse_redis_url(url)
+    if target.mode == "single":
+        return describe_url(url, 6379)
+    first = "{}:{}".format(*target.nodes[0])
+    if target.mode == "cluster":
+        return f"cluster via {first} (+{len(target.nodes) - 1} seed nodes)"
+    return f"sentinel master {target.master!r} via {first} (+{len(target.nodes) - 1} sentinels)"
+
+
 def startup_line(config: Config, reached: dict[str, bool]) -> str:
     workers = f"{config.workers} worker" + ("" if config.workers == 1 else "s")
     stores = [
         f"PostgreSQL {describe_url(config.database_url, 5432)}",
-        f"Redis {describe_url(config.redis_url, 6379)}",
+        f"Redis {describe_redis(config.redis_url)}",
     ]
     shown = [s if reached.get(s.split(" ")[0], False) else f"{s} (not reached)" for s in stores]
     return f"{PACKAGE} {version()} serving on {config.host}:{config.port}, {workers}, " + ", ".join(

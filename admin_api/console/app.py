@@ -10,7 +10,17 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from admin_api.console import audit_page, key_page, keys, operator, sign_in
+from admin_api.console import (
+    audit_page,
+    key_page,
+    keys,
+    operator,
+    rejections,
+    sign_in,
+    source_create,
+    source_rotate,
+    sources,
+)
 from admin_api.console.middleware import console_middleware
 from admin_api.console.render import STATIC_URLS
 from admin_api.console.timewords import ago, until
@@ -45,10 +55,23 @@ def create_console_app() -> web.Application:
     console.router.add_post("/keys/{key_id}", key_page.change_key, name="change_key")
     console.router.add_post("/keys/{key_id}/rotate", key_page.rotate_key, name="rotate_key")
     console.router.add_get("/audit", audit_page.audit_console_page, name="audit")
+    console.router.add_get("/rejections", rejections.rejections_page, name="rejections")
+    _add_source_routes(console.router)
     console.router.add_get("/operator", operator.operator_page, name="operator")
     console.router.add_get("/operator/metrics.json", operator.metrics_json, name="operator_metrics")
     console.router.add_static("/static", STATIC, name="static", append_version=False)
     return console
+
+
+def _add_source_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/sources", sources.sources_page, name="sources")
+    router.add_post("/sources", source_create.create_source, name="create_source")
+    router.add_get("/sources/new", source_create.new_source_page, name="new_source")
+    rotate = "/sources/{source_id}/rotate"
+    router.add_get(rotate, source_rotate.rotate_page, name="rotate_source")
+    router.add_post(rotate, source_rotate.rotate_source)
+    deactivate = "/sources/{source_id}/deactivate"
+    router.add_post(deactivate, sources.deactivate_source, name="deactivate_source")
 
 
 def _versioned(path: Path) -> str:

@@ -35,7 +35,9 @@ _LOCAL_FORM = "%Y-%m-%dT%H:%M"  # <input type="datetime-local">, read as UTC
 
 async def key_page(request: web.Request) -> web.Response:
     session = await require_session(request)
-    row = await key_service(request).get(session.principal, request.match_info["key_id"])
+    row = await key_service(request).get(
+        session.principal, request.match_info["key_id"], revoked=True
+    )
     return _page(request, session, row)
 
 
@@ -73,7 +75,7 @@ async def change_key(request: web.Request) -> web.Response:
         )
         await service.patch(session.principal, key_id, body)
     except ValidationFailed as exc:
-        row = await service.get(session.principal, key_id)
+        row = await service.get(session.principal, key_id, revoked=True)
         return _page(request, session, row, exc.message, 400, values)
     except NotFound:
         return _gone(request)

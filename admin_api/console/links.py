@@ -1,4 +1,4 @@
-"""The keys page's view state as URLs: sorting, filtering and paging. Pure functions, no I/O.
+"""A list page's view state as URLs (keys, sources): sorting, filtering and paging. Pure, no I/O.
 
 The console's URLs use the JSON API's own list parameters (Qt, Pg, CpOrd, TpOrd, IsActive), so
 `parse_page_request` is the one parser and a bookmarked view means the same thing in both places.
@@ -81,25 +81,32 @@ def href(base: str, page: PageRequest, **extra: str) -> str:
     return f"{base}?{urlencode(params)}" if params else base
 
 
-def sort_links(base: str, page: PageRequest) -> list[SortLink]:
+def sort_links(
+    base: str,
+    page: PageRequest,
+    columns: tuple[tuple[str, str], ...] = COLUMNS,
+    first_direction: dict[str, bool] = _FIRST_DIRECTION,
+) -> list[SortLink]:
     links = []
-    for field, label in COLUMNS:
+    for field, label in columns:
         if field == page.sort:
             target = replace(page, descending=not page.descending, page=1)
             state = "descending" if page.descending else "ascending"
         else:
-            target = replace(page, sort=field, descending=_FIRST_DIRECTION[field], page=1)
+            target = replace(page, sort=field, descending=first_direction[field], page=1)
             state = "none"
         links.append(SortLink(field, label, href(base, target), state))
     return links
 
 
-def filter_links(base: str, page: PageRequest) -> list[FilterLink]:
+def filter_links(
+    base: str, page: PageRequest, filters: tuple[tuple[str, str, bool | None], ...] = FILTERS
+) -> list[FilterLink]:
     return [
         FilterLink(
             key, label, href(base, replace(page, is_active=value, page=1)), page.is_active is value
         )
-        for key, label, value in FILTERS
+        for key, label, value in filters
     ]
 
 

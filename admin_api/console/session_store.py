@@ -18,10 +18,9 @@ import secrets
 import time
 
 from cryptography.fernet import Fernet, InvalidToken
-from redis.asyncio import Redis
 
 from gateway.errors import GatewayError
-from gateway.redis_client import REDIS_ERRORS
+from gateway.redis_client import REDIS_ERRORS, RedisClient
 
 SESSION_ID_BYTES = 32
 
@@ -35,7 +34,7 @@ class SessionStoreUnavailable(GatewayError):
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, prefix: str, secret: bytes) -> None:
+    def __init__(self, redis: RedisClient, prefix: str, secret: bytes) -> None:
         self._redis = redis
         self._prefix = prefix
         self._secret = secret

@@ -7,17 +7,16 @@ blocks a create: without Redis, every submission counts as the first.
 from __future__ import annotations
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from gateway.keys import CONFIG, REDIS
-from gateway.redis_client import REDIS_ERRORS
+from gateway.redis_client import REDIS_ERRORS, RedisClient
 
 SUBMISSION_TTL = 3600
 _MAX_ID = 64
 
 
 class Submissions:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
 

@@ -74,7 +74,7 @@ async def test_owner_rotates_a_key_with_an_overlap_and_sees_the_new_key_once(
     ).to_have_count(1)
     await expect(rows.locator("td[data-label='Last used']").get_by_text("Never")).to_have_count(2)
 
-    await page.get_by_role("link", name="Audit trail").click()
+    await page.get_by_role("link", name="Audit", exact=True).click()
     await expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
     body = page.locator("tbody")
     await expect(body.get_by_text("rotated a key")).to_be_visible()

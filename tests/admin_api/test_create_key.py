@@ -148,7 +148,7 @@ async def test_the_plain_key_is_not_in_redis_and_create_writes_no_cache_entry(
         assert key[4:].encode() not in name
         if await redis.type(name) == b"string":
             assert key[4:].encode() not in (await redis.get(name) or b"")
-    assert not await redis.exists(f"{redis_prefix}key:{digest}")
+    assert not await redis.exists(f"{redis_prefix}key:{{{digest}}}")
 
 
 async def test_create_publishes_the_new_keys_hash_on_the_invalidation_channel(

@@ -130,7 +130,7 @@ async def test_revoke_writes_a_revoked_marker_and_publishes_the_hash(
 ) -> None:
     created = await create_key(owner)
     digest = hashlib.sha256(created["key"].encode()).hexdigest()
-    marker_key = f"{redis_prefix}key:{digest}"
+    marker_key = f"{redis_prefix}key:{{{digest}}}"
     # An "active" entry as a lookup on some process would have filled it: revoke must replace it.
     active = f"0:{uuid.UUID(created['id']).hex}:{tenant.hex}"
     await redis.set(marker_key, active, ex=60)

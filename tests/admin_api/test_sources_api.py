@@ -101,6 +101,12 @@ async def test_second_active_source_for_a_token_is_409_until_deactivated(
         ({"toleranceSeconds": True}, "toleranceSeconds"),
         ({"dedupSeconds": 86401}, "dedupSeconds"),
         ({"dedupSeconds": -1}, "dedupSeconds"),
+        ({"dedupSeconds": 60.5}, "dedupSeconds"),
+        # Present means given: null is not "use the default" (as for a key's name).
+        ({"secret": None}, "secret"),
+        ({"requireApiKey": None}, "requireApiKey"),
+        ({"toleranceSeconds": None}, "toleranceSeconds"),
+        ({"dedupSeconds": None}, "dedupSeconds"),
     ],
 )
 async def test_invalid_create_is_400_naming_the_field(
@@ -166,7 +172,10 @@ async def test_deactivate_twice_is_404_and_concurrent_deactivations_give_one_200
         r.status for r in await asyncio.gather(*(client.delete(url, headers=owner) for _ in "ab"))
     )
     assert statuses == [200, 404]
-    assert (await client.get(url, headers=owner)).status == 200  # still readable, inactive
+    # Gone from its URL (HTTP's DELETE); still in the list, inactive.
+    assert (await client.get(url, headers=owner)).status == 404
+    listed = await (await client.get(SOURCES, params={"IsActive": "false"}, headers=owner)).json()
+    assert [item["id"] for item in listed["items"]] == [source["id"]]
     assert (await client.patch(url, json={"name": "x"}, headers=owner)).status == 404
     assert (await client.post(f"{url}/secrets", json={}, headers=owner)).status == 404
 
@@ -209,6 +218,51 @@ async def test_rotation_expires_older_secrets_after_the_overlap(
         assert bad.status == 400
     given = await client.post(url, json={"secret": "my-new-secret-1"}, headers=owner)
     assert given.status == 201 and "my-new-secret-1" not in await given.text()
+
+
+async def test_numbers_are_json_numbers_and_null_is_not_absent(
+    client: TestClient, owner: dict[str, str]
+) -> None:
+    """300.0 is the JSON number 300 (as the OpenAPI document's `integer` says); null is refused."""
+    source = await create(client, owner, toleranceSeconds=60.0, dedupSeconds=0.0)
+    assert (source["toleranceSeconds"], source["dedupSeconds"]) == (60, 0)
+    url = f"{SOURCES}/{source['id']}"
+    patched = await client.patch(url, json={"dedupSeconds": 1e2}, headers=owner)
+    assert (await patched.json())["dedupSeconds"] == 100
+    for field in ("name", "requireApiKey", "toleranceSeconds", "dedupSeconds"):
+        bad = await client.patch(url, json={field: None}, headers=owner)
+        assert bad.status == 400, field
+        assert_error(await bad.json(), "validation_error")
+    for body in ({"overlapSeconds": None}, {"secret": None}, {"overlapSeconds": 1.5}):
+        bad = await client.post(f"{url}/secrets", json=body, headers=owner)
+        assert bad.status == 400, body
+    rotated = await client.post(f"{url}/secrets", json={"overlapSeconds": 60.0}, headers=owner)
+    assert rotated.status == 201
+
+
+async def test_a_rotation_secret_of_another_providers_form_is_409(
+    client: TestClient, owner: dict[str, str]
+) -> None:
+    """Valid as a secret, but not for this source: the conflict is with the source's provider."""
+    source = await create(client, owner, provider="standard-webhooks")
+    url = f"{SOURCES}/{source['id']}/secrets"
+    response = await client.post(url, json={"secret": "plain-secret-1"}, headers=owner)
+    assert response.status == 409
+    error = await response.json()
+    assert_error(error, "secret_mismatch")
+    assert "whsec_" in error["message"] and "plain-secret-1" not in error["message"]
+    assert (await client.post(url, json={"secret": "short"}, headers=owner)).status == 400
+
+
+async def test_a_source_id_is_only_accepted_in_its_canonical_form(
+    client: TestClient, owner: dict[str, str]
+) -> None:
+    source_id = uuid.UUID((await create(client, owner))["id"])
+    for spelling in (source_id.hex, f"{{{source_id}}}", source_id.urn):
+        response = await client.get(f"{SOURCES}/{spelling}", headers=owner)
+        assert response.status == 404, spelling
+    response = await client.get(f"{SOURCES}/{str(source_id).upper()}", headers=owner)
+    assert response.status == 200
 
 
 async def test_list_pages_sorts_and_filters(client: TestClient, owner: dict[str, str]) -> None:

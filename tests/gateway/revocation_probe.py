@@ -10,6 +10,12 @@ production), then obeys lines on stdin:
     source <tenant> <token> <HMAC key hex>
                        the same for a source: accepted while (tenant, token) has an active
                        source with that key among its unexpired secrets ("active <token>", ...)
+    tenant <uuid>      create a tenant ("tenant <uuid>")
+    create <tenant>    create a key through the admin service ("created <hash hex> <key id>")
+    revoke <tenant> <key id>
+                       revoke it through the admin service ("revoked <key id> <monotonic>"),
+                       as the admin API does (PostgreSQL, then Redis marker + publish)
+    subscribed         "subscribed <time.monotonic()>" once the listener is (again) subscribed
     quit               shut down cleanly
 Prints "ready" once the listener is subscribed. CLOCK_MONOTONIC is system-wide on Linux, so the
 parent can compare the flip times with its own clock.
@@ -22,15 +28,20 @@ import ipaddress
 import json
 import sys
 import time
+import uuid
 
 from aiohttp import web
 
+from admin_api.store import TenantStore
+from admin_api.views import key_service_of
+from gateway.apikeys import hash_key
 from gateway.app import create_app
 from gateway.config import load_config
 from gateway.headers import Address
 from gateway.keycache import KeyCache
-from gateway.keys import KEY_CACHE, SOURCE_CACHE
+from gateway.keys import DB, KEY_CACHE, SOURCE_CACHE
 from gateway.sourcecache import SourceCache
+from gateway.tokens import Principal, Role
 
 POLL = 0.0005
 
@@ -70,6 +81,35 @@ async def accepted(cache: KeyCache, key_hash: bytes, sender: Address | None = No
     return sender is None or record.admits(sender)
 
 
+async def admin(app: web.Application, command: str, arg: str) -> None:
+    """The admin API's own service calls, for hosts the test cannot reach over HTTP (namespaces).
+    Failures are printed, not raised: the parent waits for a line either way."""
+    try:
+        if command == "tenant":
+            await TenantStore(app[DB]).create(uuid.UUID(arg), "probe")
+            emit(f"tenant {arg}")
+            return
+        tenant, _, key_id = arg.partition(" ")
+        principal = Principal(uuid.UUID(tenant), Role.OWNER, "probe")
+        service = key_service_of(app)
+        if command == "create":
+            created = await service.create(principal, {"name": "probe"})
+            emit(f"created {hash_key(created.key).hex()} {created.row.id}")
+        else:
+            await service.revoke(principal, key_id)
+            emit(f"revoked {key_id} {time.monotonic():.6f}")
+    except Exception as exc:
+        emit(f"failed {command} {type(exc).__name__}")
+
+
+async def report_subscribed(cache: KeyCache) -> None:
+    deadline = time.monotonic() + 60
+    # No event crosses the cache's boundary: poll, bounded.
+    while cache.down_since is not None and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+    emit(f"subscribed {time.monotonic():.6f}")
+
+
 def emit(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -96,6 +136,10 @@ async def main(settings: dict[str, object]) -> None:
         if command == "watch":
             key_hash, _, address = arg.partition(" ")
             task = asyncio.create_task(watch(cache, bytes.fromhex(key_hash), address or None))
+        elif command in ("tenant", "create", "revoke"):
+            task = asyncio.create_task(admin(runner.app, command, arg))
+        elif command == "subscribed":
+            task = asyncio.create_task(report_subscribed(cache))
         elif command == "source":
             tenant, token, key = arg.split()
             task = asyncio.create_task(watch_source(sources, tenant, token, bytes.fromhex(key)))

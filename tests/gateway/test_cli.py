@@ -153,7 +153,9 @@ def test_serve_without_a_database_names_the_missing_setting(cli_env: dict[str, s
     assert out.stderr.strip().endswith("HOOKSENTRY_DATABASE_URL (database_url) is not set")
 
 
-async def test_dev_quickstart_gets_202_then_401_after_the_printed_revoke(tmp_path: Path) -> None:
+async def test_dev_quickstart_gets_202_then_401_after_the_printed_revoke_and_a_signed_202(
+    tmp_path: Path,
+) -> None:
     """The README's first command on a machine with nothing configured: embedded everything."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
@@ -165,13 +167,41 @@ async def test_dev_quickstart_gets_202_then_401_after_the_printed_revoke(tmp_pat
         banner = await asyncio.wait_for(_read_banner(proc), 60)
         send = _curl(banner, "Send a webhook")
         revoke = _curl(banner, "revoke the quickstart key", skip=1)
+        signed = _curl(banner, "Send a signed GitHub-style delivery")
+        assert "X-Api-Key" not in signed
+        assert re.search(r"secret: +[0-9a-f]{64}   \(shown once\)", banner)
         async with aiohttp.ClientSession() as http:
             assert await _replay(http, send) == 202
+            assert await _replay(http, signed) == 202
             assert await _replay(http, revoke) == 200
             assert await _replay(http, send) == 401
+            assert await _replay(http, signed) == 202  # the source needs no key
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def test_dev_keeps_its_github_source_across_restarts(tmp_path: Path) -> None:
+    """The secret pasted into GitHub keeps working: a restart shows it no more, and the printed
+    delivery is signed with it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
+    env |= {"HOOKSENTRY_DATA_DIR": str(tmp_path / "data"), "HOOKSENTRY_PORT": str(free_port())}
+    banners = []
+    for _ in range(2):
+        proc = await asyncio.create_subprocess_exec(
+            *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
+        try:
+            banners.append(await asyncio.wait_for(_read_banner(proc), 60))
+            signed = _curl(banners[-1], "Send a signed GitHub-style delivery")
+            async with aiohttp.ClientSession() as http:
+                assert await _replay(http, signed) == 202
+        finally:
+            proc.terminate()
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+    assert "(shown once)" in banners[0] and "(shown when it was created)" in banners[1]
+    first = _curl(banners[0], "Send a signed GitHub-style delivery")
+    assert first == _curl(banners[1], "Send a signed GitHub-style delivery")  # same secret
 
 
 async def _read_banner(proc: asyncio.subprocess.Process) -> str:

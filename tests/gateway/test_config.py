@@ -63,6 +63,7 @@ def test_the_spec_environment_variables_override_the_defaults(
 # Valid, non-default values for settings whose text has rules; other settings get a generic one.
 SAMPLES = {
     "database_url": ("postgresql://gw@db:5432/gw", "postgresql://gw@db:5432/gw"),
+    "database_replica_url": ("postgresql://gw@replica:5432/gw", "postgresql://gw@replica:5432/gw"),
     "redis_url": ("redis://cache:6379/1", "redis://cache:6379/1"),
     "ingest_upstream": ("http://ingest:8000", "http://ingest:8000"),
     "jwt_secret": (SECRET, (SECRET,)),

@@ -214,7 +214,8 @@ async def test_rotation_keeps_the_old_secret_for_the_overlap_and_zero_ends_it_at
     from tests.gateway.cache_rig import eventually
     from tests.gateway.sources_fixtures import rotate
 
-    source = await make(gateway, owner, tenant, "slack")
+    # dedupSeconds=0: one body signed in one second with one secret is one delivery (§7)
+    source = await make(gateway, owner, tenant, "slack", dedupSeconds=0)
 
     async def status(secret: str) -> int:
         headers = signed_headers("slack", secret, BODY)

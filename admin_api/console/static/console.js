@@ -23,17 +23,19 @@ function copyText(text) {
 function setUpCopyButtons() {
   document.querySelectorAll("[data-copy-target]").forEach(function (button) {
     var source = document.getElementById(button.getAttribute("data-copy-target"));
-    var status = document.getElementById("copy-status");
+    // A page with several copy buttons names each one's status line and what it copies.
+    var status = document.getElementById(button.getAttribute("data-copy-status") || "copy-status");
+    var what = button.getAttribute("data-copy-what") || "The key";
     source.addEventListener("focus", function () { source.select(); });
     button.addEventListener("click", function () {
       copyText(source.value).then(function () {
         button.textContent = "Copied";
         button.classList.add("is-done");
-        if (status) { status.textContent = "The key is on your clipboard."; }
+        if (status) { status.textContent = what + " is on your clipboard."; }
       }, function () {
         source.focus();
         source.select();
-        if (status) { status.textContent = "Copying was blocked: the key is selected, press Ctrl+C (⌘C)."; }
+        if (status) { status.textContent = "Copying was blocked: " + what.charAt(0).toLowerCase() + what.slice(1) + " is selected, press Ctrl+C (⌘C)."; }
       });
     });
   });
