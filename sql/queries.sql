@@ -77,10 +77,16 @@ RETURNING id, tenant_id, name, created_at, revoked_at, expires_at, last_used_at,
 -- name: key_owner
 SELECT tenant_id FROM api_keys WHERE id = $1;
 
+-- On a streaming replica (gateway.recordcache's replica routing) the read time is that of the
+-- last transaction it replayed, not its clock: a lagging replica's answer is as old as its data,
+-- so it never outranks a newer marker in Redis (gateway.keyrecord).
 -- name: lookup_key
 SELECT k.id, k.tenant_id, (k.revoked_at IS NOT NULL OR NOT t.is_active) AS revoked,
        extract(epoch FROM k.expires_at)::float8 AS expires_at, k.allowed_cidrs,
-       extract(epoch FROM statement_timestamp())::float8 AS read_at
+       extract(epoch FROM CASE WHEN pg_is_in_recovery()
+                               THEN least(statement_timestamp(),
+                                          coalesce(pg_last_xact_replay_timestamp(), 'epoch'))
+                               ELSE statement_timestamp() END)::float8 AS read_at
 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 WHERE k.key_hash = $1;
 

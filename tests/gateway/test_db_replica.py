@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from gateway.apikeys import hash_key
 from gateway.db import migrate
 from gateway.keys import KEY_CACHE
 from tests.gateway.cache_rig import OwnRedis, eventually
@@ -115,6 +116,49 @@ async def test_lagging_replica_neither_rejects_a_new_key_nor_revives_a_revoked_o
         assert stats.replica_hits == hits  # the lagging replica was not asked after the gap
         ready = await (await checker.get("/readyz")).json()
         assert ready["checks"]["postgresql_replica"] == "ok"
+    finally:
+        await replica.execute("SELECT pg_wal_replay_resume()")
+        await primary.close()
+        await replica.close()
+
+
+async def test_a_lagging_replicas_answer_is_dated_by_its_data_not_its_clock(
+    pg_pair: PrimaryAndReplica, own_redis: OwnRedis, make_gateway: Any, auth: Any
+) -> None:
+    """A key record's read time orders Redis markers (gateway.keyrecord): a lagging replica's
+    stale answer must carry a time before the change it has not replayed, or it would outrank
+    the change's marker."""
+    await migrate(pg_pair.dsn("primary"))
+    tenant = uuid.uuid4()
+    primary = await asyncpg.connect(pg_pair.dsn("primary"))
+    replica = await asyncpg.connect(pg_pair.dsn("replica"))
+    try:
+        await primary.execute("INSERT INTO tenants (id, name) VALUES ($1, 'Stale')", tenant)
+        settings = FAST | {
+            "database_url": pg_pair.dsn("primary"),
+            "database_replica_url": pg_pair.dsn("replica"),
+            "redis_url": own_redis.url,
+        }
+        gateway = await make_gateway(**settings)
+        cache = gateway.server.app[KEY_CACHE]
+        r = await gateway.post("/api/v1/apikeys", json={"name": "k"}, headers=auth(tenant))
+        created = await r.json()
+        await caught_up(pg_pair)
+        await replica.execute("SELECT pg_wal_replay_pause()")
+        r = await gateway.patch(
+            f"/api/v1/apikeys/{created['id']}",
+            json={"allowedCidrs": ["192.0.2.0/24"]},
+            headers=auth(tenant),
+        )
+        assert r.status == 200
+        changed_at = await primary.fetchval("SELECT extract(epoch FROM clock_timestamp())::float8")
+
+        stale = await cache.load(hash_key(created["key"]), primary=False)
+        fresh = await cache.load(hash_key(created["key"]))
+
+        assert stale is not None and stale.allowed is None  # the replica has not replayed it
+        assert fresh is not None and fresh.allowed is not None
+        assert stale.read_at < changed_at <= fresh.read_at
     finally:
         await replica.execute("SELECT pg_wal_replay_resume()")
         await primary.close()
