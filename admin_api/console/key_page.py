@@ -20,7 +20,7 @@ from admin_api.console.submissions import submissions
 from admin_api.lifecycle import OVERLAP_DEFAULT
 from admin_api.service import NAME_MAX
 from admin_api.store import KeyRow
-from admin_api.views import key_service
+from admin_api.views import actor_of, key_service
 from gateway.errors import NotFound, ValidationFailed
 
 OVERLAPS = (
@@ -73,7 +73,7 @@ async def change_key(request: web.Request) -> web.Response:
         body = patch_body(
             values, str(form.get("expires_was", "")), str(form.get("allowed_was", ""))
         )
-        await service.patch(session.principal, key_id, body)
+        await service.patch(session.principal, key_id, body, actor_of(request, session.principal))
     except ValidationFailed as exc:
         row = await service.get(session.principal, key_id, revoked=True)
         return _page(request, session, row, exc.message, 400, values)
@@ -99,7 +99,10 @@ async def rotate_key(request: web.Request) -> web.Response:
     try:
         overlap = int(str(form.get("overlap", OVERLAP_DEFAULT)))
         created, old = await key_service(request).rotate(
-            session.principal, key_id, {"overlapSeconds": overlap}
+            session.principal,
+            key_id,
+            {"overlapSeconds": overlap},
+            actor_of(request, session.principal),
         )
     except (ValidationFailed, ValueError):
         await once.release(submission)

@@ -23,7 +23,7 @@ from admin_api.console.session import Session, require_session
 from admin_api.console.submissions import submissions
 from admin_api.pagination import PageRequest, parse_page_request
 from admin_api.service import NAME_MAX, require_writer
-from admin_api.views import key_service
+from admin_api.views import actor_of, key_service
 from gateway.errors import NotFound, ValidationFailed
 
 
@@ -103,7 +103,9 @@ async def create_key(request: web.Request) -> web.Response:
         )
         return response
     try:
-        created = await key_service(request).create(session.principal, {"name": name})
+        created = await key_service(request).create(
+            session.principal, {"name": name}, actor_of(request, session.principal)
+        )
     except ValidationFailed as exc:
         await once.release(submission)
         return _new_key_form(request, session, str(name or ""), exc.message, 400)
@@ -118,7 +120,9 @@ async def revoke_key(request: web.Request) -> web.Response:
     form = await check_csrf(request, session.id)
     back = safe_next(str(form.get("back", "")), url(request, "keys"))
     try:
-        row = await key_service(request).revoke(session.principal, request.match_info["key_id"])
+        row = await key_service(request).revoke(
+            session.principal, request.match_info["key_id"], actor_of(request, session.principal)
+        )
     except NotFound as exc:
         flash = Flash(
             "error",

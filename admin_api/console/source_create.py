@@ -25,6 +25,7 @@ from admin_api.console.submissions import submissions
 from admin_api.service import NAME_MAX
 from admin_api.sources_service import TOLERANCE, SourceConflict
 from admin_api.sources_views import source_service
+from admin_api.views import actor_of
 from gateway.errors import ValidationFailed
 
 ALREADY_SENT = (
@@ -76,7 +77,9 @@ async def create_source(request: web.Request) -> web.Response:
         set_flash(request, response, Flash("info", ALREADY_SENT))
         return response
     try:
-        created = await source_service(request).create(session.principal, fields.body())
+        created = await source_service(request).create(
+            session.principal, fields.body(), actor_of(request, session.principal)
+        )
     except ValidationFailed as exc:
         await once.release(submission)
         return _form(request, session, fields, {exc.field or "name": exc.message}, 400)

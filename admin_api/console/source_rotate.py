@@ -23,6 +23,7 @@ from admin_api.console.submissions import submissions
 from admin_api.sources_service import SecretMismatch
 from admin_api.sources_store import SourceRow
 from admin_api.sources_views import source_service
+from admin_api.views import actor_of
 from gateway.errors import ValidationFailed
 
 ALREADY_SENT = (
@@ -77,7 +78,9 @@ async def rotate_source(request: web.Request) -> web.Response:
         set_flash(request, response, Flash("info", ALREADY_SENT))
         return response
     try:
-        rotated = await service.rotate(session.principal, source_id, fields.body())
+        rotated = await service.rotate(
+            session.principal, source_id, fields.body(), actor_of(request, session.principal)
+        )
     except (ValidationFailed, SecretMismatch) as exc:
         await once.release(submission)
         field = exc.field if isinstance(exc, ValidationFailed) and exc.field else "secret"

@@ -25,6 +25,7 @@ from admin_api.service import can_write
 from admin_api.sources_service import SORT_FIELDS
 from admin_api.sources_store import SourceRow
 from admin_api.sources_views import ingest_path, source_service
+from admin_api.views import actor_of
 from gateway.errors import Forbidden, NotFound, ValidationFailed
 from gateway.tokens import Principal
 
@@ -92,7 +93,9 @@ async def deactivate_source(request: web.Request) -> web.Response:
     back = safe_next(str(form.get("back", "")), url(request, "sources"))
     service = source_service(request)
     try:
-        row = await service.deactivate(session.principal, request.match_info["source_id"])
+        row = await service.deactivate(
+            session.principal, request.match_info["source_id"], actor_of(request, session.principal)
+        )
     except NotFound as exc:
         flash = Flash(
             "error",

@@ -189,3 +189,18 @@ async def test_forms_without_a_csrf_token_and_other_tenants_sources_are_refused(
     still = await site.get(f"{SOURCES}/{theirs}", headers=auth(other))
     assert (await still.json())["isActive"] is True
     assert await source_names(site, auth(tenant)) == []
+
+
+async def test_a_change_made_in_the_console_is_audited_with_its_request_and_address(
+    site: TestClient, config: Config, tenant: uuid.UUID, auth: Callable[..., dict[str, str]]
+) -> None:
+    user = await signed_in(site, config, tenant, Role.DEVELOPER)
+    fields = create_fields(secret=STRIPE_SECRET, submission="a1")
+    reply = await user.submit("/console/sources/new?provider=stripe", "/console/sources", **fields)
+    assert reply.status == 201
+
+    audit = await (await site.get("/api/v1/audit", headers=auth(tenant))).json()
+    [entry] = audit["items"]
+    assert entry["action"] == "source.create" and entry["role"] == "Developer"
+    assert entry["requestId"] == reply.headers["X-Request-Id"] and entry["ip"] == "127.0.0.1"
+    assert STRIPE_SECRET not in str(entry["details"])
