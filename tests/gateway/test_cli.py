@@ -159,11 +159,12 @@ async def test_dev_quickstart_gets_202_then_401_after_the_printed_revoke_and_a_s
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
     env |= {"HOOKSENTRY_DATA_DIR": str(tmp_path / "data"), "HOOKSENTRY_PORT": str(port)}
+    log = tmp_path / "dev.log"
     proc = await asyncio.create_subprocess_exec(
-        *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=log.open("wb")
     )
     try:
-        banner = await asyncio.wait_for(_read_banner(proc), 60)
+        banner = await asyncio.wait_for(_read_banner(proc, log), 60)
         send = _curl(banner, "Send a webhook")
         revoke = _curl(banner, "revoke the quickstart key", skip=1)
         signed = _curl(banner, "Send a signed GitHub-style delivery")
@@ -187,11 +188,12 @@ async def test_dev_keeps_its_github_source_across_restarts(tmp_path: Path) -> No
     env |= {"HOOKSENTRY_DATA_DIR": str(tmp_path / "data"), "HOOKSENTRY_PORT": str(free_port())}
     banners = []
     for expected in (202, 200):  # the second time, the same delivery is a verified duplicate
+        log = tmp_path / f"dev-{expected}.log"
         proc = await asyncio.create_subprocess_exec(
-            *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+            *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=log.open("wb")
         )
         try:
-            banners.append(await asyncio.wait_for(_read_banner(proc), 60))
+            banners.append(await asyncio.wait_for(_read_banner(proc, log), 60))
             signed = _curl(banners[-1], "Send a signed GitHub-style delivery")
             async with aiohttp.ClientSession() as http:
                 assert await _replay(http, signed) == expected
@@ -203,12 +205,12 @@ async def test_dev_keeps_its_github_source_across_restarts(tmp_path: Path) -> No
     assert first == _curl(banners[1], "Send a signed GitHub-style delivery")  # same secret
 
 
-async def _read_banner(proc: asyncio.subprocess.Process) -> str:
+async def _read_banner(proc: asyncio.subprocess.Process, log: Path) -> str:
     assert proc.stdout is not None
     lines = []
     while not lines or not lines[-1].startswith("Console:"):
         line = await proc.stdout.readline()
-        assert line, "dev exited before printing its quickstart"
+        assert line, "dev exited before printing its quickstart:\n" + log.read_text()[-3000:]  # noqa: ASYNC240
         lines.append(line.decode().strip())
     return "\n".join(lines)
 
