@@ -177,7 +177,7 @@ A GitHub source: senders that sign instead of sending X-Api-Key (GitHub: Setting
 Add webhook; Payload URL below, Content type application/json, Secret below):
   payload URL:    {github_url}
   secret:         {shown}
-Send a signed GitHub-style delivery, no X-Api-Key (202):
+Send a signed GitHub-style delivery, no X-Api-Key (202; the same one again: 200, a duplicate):
   curl -i -X POST {github_url} -H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' \\
        -H 'X-Hub-Signature-256: {quickstart.github_signature}' -d '{GITHUB_BODY}'
 Console: {base}/console   (sign in with the bearer token)      Stop: Ctrl-C

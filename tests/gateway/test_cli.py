@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
@@ -160,11 +160,12 @@ async def test_dev_quickstart_gets_202_then_401_after_the_printed_revoke_and_a_s
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
     env |= {"HOOKSENTRY_DATA_DIR": str(tmp_path / "data"), "HOOKSENTRY_PORT": str(port)}
+    log = tmp_path / "dev.log"
     proc = await asyncio.create_subprocess_exec(
-        *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=log.open("wb")
     )
     try:
-        banner = await asyncio.wait_for(_read_banner(proc), 60)
+        banner = await asyncio.wait_for(_read_banner(proc, log), 60)
         send = _curl(banner, "Send a webhook")
         revoke = _curl(banner, "revoke the quickstart key", skip=1)
         signed = _curl(banner, "Send a signed GitHub-style delivery")
@@ -175,7 +176,7 @@ async def test_dev_quickstart_gets_202_then_401_after_the_printed_revoke_and_a_s
             assert await _replay(http, signed) == 202
             assert await _replay(http, revoke) == 200
             assert await _replay(http, send) == 401
-            assert await _replay(http, signed) == 202  # the source needs no key
+            assert await _replay(http, signed) == 200  # verified, and a duplicate (SPEC §7)
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 30) == 0
@@ -187,15 +188,16 @@ async def test_dev_keeps_its_github_source_across_restarts(tmp_path: Path) -> No
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSENTRY_")}
     env |= {"HOOKSENTRY_DATA_DIR": str(tmp_path / "data"), "HOOKSENTRY_PORT": str(free_port())}
     banners = []
-    for _ in range(2):
+    for expected in (202, 200):  # the second time, the same delivery is a verified duplicate
+        log = tmp_path / f"dev-{expected}.log"
         proc = await asyncio.create_subprocess_exec(
-            *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+            *CLI, "dev", env=env, stdout=asyncio.subprocess.PIPE, stderr=log.open("wb")
         )
         try:
-            banners.append(await asyncio.wait_for(_read_banner(proc), 60))
+            banners.append(await asyncio.wait_for(_read_banner(proc, log), 60))
             signed = _curl(banners[-1], "Send a signed GitHub-style delivery")
             async with aiohttp.ClientSession() as http:
-                assert await _replay(http, signed) == 202
+                assert await _replay(http, signed) == expected
         finally:
             proc.terminate()
             assert await asyncio.wait_for(proc.wait(), 30) == 0
@@ -204,12 +206,12 @@ async def test_dev_keeps_its_github_source_across_restarts(tmp_path: Path) -> No
     assert first == _curl(banners[1], "Send a signed GitHub-style delivery")  # same secret
 
 
-async def _read_banner(proc: asyncio.subprocess.Process) -> str:
+async def _read_banner(proc: asyncio.subprocess.Process, log: Path) -> str:
     assert proc.stdout is not None
     lines = []
     while not lines or not lines[-1].startswith("Console:"):
         line = await proc.stdout.readline()
-        assert line, "dev exited before printing its quickstart"
+        assert line, "dev exited before printing its quickstart:\n" + log.read_text()[-3000:]  # noqa: ASYNC240
         lines.append(line.decode().strip())
     return "\n".join(lines)
 
@@ -247,8 +249,9 @@ async def test_serve_says_once_what_it_serves_and_which_stores_it_reached(
 ) -> None:
     port = free_port()
     # A password in the URL (PostgreSQL here trusts loopback and ignores it): never printed.
-    database_url = config.database_url.replace("postgres@", "postgres:pw-s3cr3t@", 1)
-    assert "pw-s3cr3t" in database_url
+    pg = urlsplit(config.database_url)
+    at = f"{pg.hostname}:{pg.port}" if pg.hostname else ""  # embedded: a socket in ?host=
+    database_url = urlunsplit(pg._replace(netloc=f"{pg.username}:pw-s3cr3t@{at}"))
     env = cli_env | {
         "HOOKSENTRY_LOG_LEVEL": "INFO",
         "HOOKSENTRY_ACCESS_LOG": "false",
@@ -273,11 +276,11 @@ async def test_serve_says_once_what_it_serves_and_which_stores_it_reached(
         rest, _ = await asyncio.wait_for(proc.communicate(), 30)
         output.append(rest.decode())
     text = "".join(output)
-    pg = urlsplit(config.database_url)
+    pg_host = pg.hostname or parse_qs(pg.query)["host"][0]
     redis = urlsplit(config.redis_url)
     expected = (
         f"hooksentry-gateway {importlib.metadata.version('hooksentry-gateway')} serving on "
-        f"127.0.0.1:{port}, 2 workers, PostgreSQL {pg.hostname}:{pg.port}{pg.path}, "
+        f"127.0.0.1:{port}, 2 workers, PostgreSQL {pg_host}:{pg.port or 5432}{pg.path}, "
         f"Redis {redis.hostname}:{redis.port}{redis.path}"
     )
     assert text.count("serving on") == 1 and expected in text, text
