@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from admin_api.audit import AuditEntry
+from admin_api.listing import PagedQuery
 from admin_api.pagination import PageRequest
 from gateway.db import QUERIES, Database
 
@@ -23,14 +24,7 @@ _SORT_SQL = {
     "isActive": "(deactivated_at IS NULL)",
     "createdAt": "created_at",
 }
-_LIST_SQL = {
-    (field, desc): QUERIES["list_sources"].format(
-        order_by=f"{expr} {'DESC' if desc else 'ASC'}, id {'DESC' if desc else 'ASC'}"
-    )
-    for field, expr in _SORT_SQL.items()
-    for desc in (False, True)
-}
-_MAX_OFFSET = 2**62
+_PAGES = PagedQuery("count_sources", "list_sources", _SORT_SQL)
 
 
 class SourceExists(Exception):
@@ -111,11 +105,7 @@ class SourceStore:
         return owner
 
     async def page(self, tenant_id: uuid.UUID, page: PageRequest) -> tuple[int, list[SourceRow]]:
-        total = await self._db.fetchval(QUERIES["count_sources"], tenant_id, page.is_active)
-        if page.offset >= min(total, _MAX_OFFSET):
-            return total, []
-        query = _LIST_SQL[page.sort, page.descending]
-        rows = await self._db.fetch(query, tenant_id, page.is_active, page.size, page.offset)
+        total, rows = await _PAGES.fetch(self._db, page, tenant_id, page.is_active)
         secrets = await self._secrets_of([r["id"] for r in rows])
         return total, [SourceRow.of(r, secrets.get(r["id"], ())) for r in rows]
 

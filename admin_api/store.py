@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from admin_api.audit import CLI, AuditEntry, entry
+from admin_api.listing import PagedQuery
 from admin_api.pagination import PageRequest
 from gateway.db import QUERIES, Database
 from gateway.headers import Network
@@ -24,14 +25,7 @@ _SORT_SQL = {
     "expiresAt": "expires_at",
     "lastUsedAt": "last_used_at",
 }
-_LIST_SQL = {
-    (field, desc): QUERIES["list_keys"].format(
-        order_by=f"{expr} {'DESC' if desc else 'ASC'}, id {'DESC' if desc else 'ASC'}"
-    )
-    for field, expr in _SORT_SQL.items()
-    for desc in (False, True)
-}
-_MAX_OFFSET = 2**62  # a page far past the end is simply empty, never a bigint overflow
+_PAGES = PagedQuery("count_keys", "list_keys", _SORT_SQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +164,7 @@ class KeyStore:
         return await self._db.in_transaction(work)
 
     async def list_keys(self, tenant_id: uuid.UUID, page: PageRequest) -> tuple[int, list[KeyRow]]:
-        total = await self._db.fetchval(QUERIES["count_keys"], tenant_id, page.is_active)
-        if page.offset >= min(total, _MAX_OFFSET):
-            return total, []
-        query = _LIST_SQL[page.sort, page.descending]
-        rows = await self._db.fetch(query, tenant_id, page.is_active, page.size, page.offset)
+        total, rows = await _PAGES.fetch(self._db, page, tenant_id, page.is_active)
         return total, [KeyRow.of(r) for r in rows]
 
     async def revoke_key(

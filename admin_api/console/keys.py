@@ -21,23 +21,14 @@ from admin_api.console.navigation import safe_next, see_other, url
 from admin_api.console.render import render
 from admin_api.console.session import Session, require_session
 from admin_api.console.submissions import submissions
-from admin_api.pagination import PageRequest, parse_page_request
 from admin_api.service import NAME_MAX, require_writer
 from admin_api.views import actor_of, key_service
 from gateway.errors import NotFound, ValidationFailed
 
 
-def console_page_request(request: web.Request) -> tuple[PageRequest, str | None]:
-    """The URL's view (API parameter names); a bad parameter falls back to the default view."""
-    try:
-        return parse_page_request(request.query, links.CONSOLE_DEFAULT), None
-    except ValidationFailed as exc:
-        return links.CONSOLE_DEFAULT, f"{exc.message} Showing the default view instead."
-
-
 async def keys_page(request: web.Request) -> web.Response:
     session = await require_session(request)
-    page, problem = console_page_request(request)
+    page, problem = links.page_request(request.query)
     total, rows = await key_service(request).list(session.principal, page)
     base = url(request, "keys")
     confirm_id = request.query.get("confirm")

@@ -8,14 +8,31 @@ Defaults are left out of the URL to keep links short.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
-from admin_api.pagination import PageRequest
+from admin_api.pagination import SORT_FIELDS, PageRequest, parse_page_request
+from gateway.errors import ValidationFailed
 
 # The console lists newest first unless the URL says otherwise (the API's default is by id).
 CONSOLE_DEFAULT = PageRequest(sort="createdAt", descending=True)
 PAGE_SIZES = (10, 25, 50, 100)
+
+
+def page_request(
+    query: Mapping[str, str],
+    default: PageRequest = CONSOLE_DEFAULT,
+    sort_fields: tuple[str, ...] = SORT_FIELDS,
+) -> tuple[PageRequest, str | None]:
+    """A list page's view from its URL (the API's parameter names); a bad parameter falls back
+    to `default`, with a sentence saying so."""
+    try:
+        return parse_page_request(query, default, sort_fields), None
+    except ValidationFailed as exc:
+        return default, f"{exc.message} Showing the default view instead."
+
+
 FILTERS = (("all", "All", None), ("active", "Active", True), ("revoked", "Revoked", False))
 COLUMNS = (
     ("name", "Name"),

@@ -16,10 +16,9 @@ from admin_api.console.navigation import url
 from admin_api.console.rejection_reasons import Explanation, explain
 from admin_api.console.render import render
 from admin_api.console.session import require_session
-from admin_api.pagination import PageRequest, parse_page_request
+from admin_api.pagination import PageRequest
 from admin_api.rejections_views import rejection_page
 from admin_api.sources_store import SourceStore
-from gateway.errors import ValidationFailed
 from gateway.keys import DB
 
 DEFAULT = PageRequest(size=25, sort="at")
@@ -31,13 +30,6 @@ class Row:
     record: dict[str, Any]
     explanation: Explanation
     source_name: str | None
-
-
-def _page_request(request: web.Request) -> tuple[PageRequest, str | None]:
-    try:
-        return parse_page_request(request.query, DEFAULT, _SORT), None
-    except ValidationFailed as exc:
-        return DEFAULT, f"{exc.message} Showing the first page instead."
 
 
 def _paging(base: str, page: PageRequest, total: int) -> links.Paging:
@@ -56,7 +48,7 @@ def _paging(base: str, page: PageRequest, total: int) -> links.Paging:
 
 async def rejections_page(request: web.Request) -> web.Response:
     session = await require_session(request)
-    page, problem = _page_request(request)
+    page, problem = links.page_request(request.query, DEFAULT, _SORT)
     total, items = await rejection_page(request.config_dict, session.principal, page)
     sources = await _sources(request, session.principal.tenant_id, items)
     rows = [

@@ -20,13 +20,12 @@ from admin_api.console.origin import origin_of
 from admin_api.console.providers import PROVIDER_INFO
 from admin_api.console.render import render
 from admin_api.console.session import require_session
-from admin_api.pagination import PageRequest, parse_page_request
 from admin_api.service import can_write
 from admin_api.sources_service import SORT_FIELDS
 from admin_api.sources_store import SourceRow
 from admin_api.sources_views import ingest_path, source_service
 from admin_api.views import actor_of
-from gateway.errors import Forbidden, NotFound, ValidationFailed
+from gateway.errors import Forbidden, NotFound
 from gateway.tokens import Principal
 
 COLUMNS = (
@@ -51,16 +50,9 @@ def url_maker(request: web.Request) -> Callable[[SourceRow], str]:
     return lambda row: origin + ingest_path(row)
 
 
-def _page_request(request: web.Request) -> tuple[PageRequest, str | None]:
-    try:
-        return parse_page_request(request.query, links.CONSOLE_DEFAULT, SORT_FIELDS), None
-    except ValidationFailed as exc:
-        return links.CONSOLE_DEFAULT, f"{exc.message} Showing the default view instead."
-
-
 async def sources_page(request: web.Request) -> web.Response:
     session = await require_session(request)
-    page, problem = _page_request(request)
+    page, problem = links.page_request(request.query, sort_fields=SORT_FIELDS)
     total, rows = await source_service(request).page(session.principal, page)
     base = url(request, "sources")
     confirm_id = request.query.get("confirm")

@@ -204,3 +204,14 @@ async def test_a_change_made_in_the_console_is_audited_with_its_request_and_addr
     assert entry["action"] == "source.create" and entry["role"] == "Developer"
     assert entry["requestId"] == reply.headers["X-Request-Id"] and entry["ip"] == "127.0.0.1"
     assert STRIPE_SECRET not in str(entry["details"])
+
+
+@pytest.mark.parametrize("page", ["/console/sources", "/console/rejections"])
+async def test_a_bad_list_parameter_shows_the_default_view_with_a_message(
+    site: TestClient, config: Config, tenant: uuid.UUID, page: str
+) -> None:
+    user = await signed_in(site, config, tenant, Role.VIEWER)
+    reply = await user.get(f"{page}?Qt=1000")
+    assert reply.status == 200
+    text = await reply.text()
+    assert "Qt" in text and "Showing the default view instead." in text
